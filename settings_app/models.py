@@ -1,0 +1,81 @@
+"""A tenant's outgoing mail server, and the audit trail of its changes and tests."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from yaypay_mail.models import Tenant
+
+
+class UseServer(models.TextChoices):
+    GATEWAY = "gateway", "Default gateway (no-reply@yaypay.com)"
+    SMTP = "smtp", "SMTP"
+
+
+class Encryption(models.TextChoices):
+    TLS = "tls", "tls (STARTTLS, usually port 587)"
+    SSL = "ssl", "ssl (implicit TLS, usually port 465)"
+
+
+class OutgoingEmailSettings(models.Model):
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="outgoing_email")
+    use_server = models.CharField(
+        max_length=10, choices=UseServer.choices, default=UseServer.GATEWAY
+    )
+    from_email = models.EmailField(blank=True)
+    sender_name = models.CharField(max_length=100, blank=True)
+    host = models.CharField(max_length=253, blank=True)
+    port = models.PositiveIntegerField(null=True, blank=True)
+    username = models.CharField(max_length=254, blank=True)
+    # A Fernet token (settings_app.secrets); the plaintext is never stored.
+    password_encrypted = models.TextField(blank=True)
+    encryption = models.CharField(max_length=3, choices=Encryption.choices, default=Encryption.TLS)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # The last test (or, later, delivery) result: what the page shows.
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_result_ok = models.BooleanField(null=True)
+    last_result_code = models.CharField(max_length=40, blank=True)
+    last_result_message = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "outgoing email settings"
+        verbose_name_plural = "outgoing email settings"
+
+    def __str__(self) -> str:
+        return f"Outgoing email of {self.tenant}"
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_encrypted)
+
+
+class AuditAction(models.TextChoices):
+    CHANGED = "changed", "Settings changed"
+    TESTED = "tested", "Test message"
+
+
+class SettingsAuditEntry(models.Model):
+    """Who changed or tested the outgoing email settings, when, which fields, and the
+    result. It records field names, never values of secrets."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="email_audit")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    changed_fields = models.JSONField(default=list, blank=True)
+    result_ok = models.BooleanField(null=True)
+    result = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # The per-tenant test limit counts this tenant's tests in the last hour.
+            models.Index(fields=["tenant", "action", "at"], name="audit_tenant_action_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M}"

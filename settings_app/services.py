@@ -1,0 +1,254 @@
+"""Writes for Settings | Email | Outgoing emails: save, then test; and the routes that
+mail takes (the tenant's own server, or the platform gateway)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from yaypay_mail.models import Tenant
+
+from . import secrets
+from .hostguard import CheckedHost, ResolveFailed, check_host, resolve
+from .models import AuditAction, OutgoingEmailSettings, SettingsAuditEntry, UseServer
+from .smtp import MailServer, SMTPConnection, build_message
+from .smtp_errors import SendFailure
+
+logger = logging.getLogger(__name__)
+
+PASSWORD_BOUND = ("host", "port", "username")
+AUDITED_FIELDS = (
+    "use_server",
+    "from_email",
+    "sender_name",
+    "host",
+    "port",
+    "username",
+    "encryption",
+)
+
+
+@dataclass(frozen=True)
+class Identity:
+    from_email: str
+    from_name: str
+    reply_to: str = ""
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    """What the page shows after "Save and send test message"."""
+
+    saved: bool
+    ok: bool = False
+    message: str = ""  # the banner's sentence
+    failure: SendFailure | None = None
+
+
+def settings_for(tenant: Tenant) -> OutgoingEmailSettings:
+    obj, _ = OutgoingEmailSettings.objects.get_or_create(tenant=tenant)
+    return obj
+
+
+def identity_for(config: OutgoingEmailSettings) -> Identity:
+    """Who the mail is from: the tenant's own address, or the gateway's no-reply address
+    as "<tenant> via YayPay" with Reply-To the tenant's From, when there is one."""
+    if config.use_server == UseServer.SMTP:
+        return Identity(from_email=config.from_email, from_name=config.sender_name)
+    return Identity(
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_name=f"{config.tenant.name} {settings.GATEWAY_DISPLAY_SUFFIX}",
+        reply_to=config.from_email,
+    )
+
+
+def gateway_server(*, timeout: float) -> MailServer:
+    """The operator's gateway. The tenant host guard does not apply to it."""
+    gateway = settings.DEFAULT_GATEWAY
+    try:
+        addresses = resolve(gateway["HOST"], gateway["PORT"], timeout=timeout)
+    except ResolveFailed as error:
+        raise SendFailure(
+            code="gateway_unreachable",
+            message="The default gateway cannot be reached.",
+            hint=f"{error}. The platform operator has been told.",
+            temporary=True,
+            stage="connect",
+        ) from None
+    return MailServer(
+        host=gateway["HOST"],
+        port=gateway["PORT"],
+        encryption=gateway["ENCRYPTION"],
+        addresses=addresses,
+        username=gateway["USERNAME"],
+        password=gateway["PASSWORD"],
+    )
+
+
+@sensitive_variables("password")
+def tenant_server(
+    config: OutgoingEmailSettings, *, timeout: float, checked: CheckedHost | None = None
+) -> MailServer:
+    """The tenant's own server, at addresses the host guard checked (HostRefused otherwise)."""
+    if checked is None:
+        checked = check_host(config.host, config.port or 0, timeout=timeout)
+    password = secrets.decrypt(config.password_encrypted) if config.password_encrypted else ""
+    return MailServer(
+        host=checked.name,
+        port=checked.port,
+        encryption=config.encryption,
+        addresses=checked.addresses,
+        username=config.username,
+        password=password,
+    )
+
+
+def server_for(
+    config: OutgoingEmailSettings, *, timeout: float, checked: CheckedHost | None = None
+) -> MailServer:
+    if config.use_server == UseServer.SMTP:
+        return tenant_server(config, timeout=timeout, checked=checked)
+    return gateway_server(timeout=timeout)
+
+
+def next_test_allowed_at(tenant: Tenant, *, now: datetime) -> datetime | None:
+    """None while the tenant is under SMTP_TEST_LIMIT tests in the last hour; otherwise
+    the time the oldest of those leaves the window."""
+    window_start = now - timedelta(hours=1)
+    recent = list(
+        SettingsAuditEntry.objects.filter(
+            tenant=tenant, action=AuditAction.TESTED, at__gt=window_start
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)[: settings.SMTP_TEST_LIMIT]
+    )
+    if len(recent) < settings.SMTP_TEST_LIMIT:
+        return None
+    return recent[-1] + timedelta(hours=1)
+
+
+class TestLimitReached(Exception):
+    def __init__(self, retry_at: datetime):
+        self.retry_at = retry_at
+        local = timezone.localtime(retry_at)
+        super().__init__(
+            f"You have sent {settings.SMTP_TEST_LIMIT} test messages in the last hour. "
+            f"You can test again at {local:%H:%M} {local:%Z}. Nothing was saved."
+        )
+
+
+@sensitive_variables("data", "password")
+def save_and_test(*, tenant: Tenant, actor, data: dict) -> TestOutcome:
+    """DESIGN.md's "save, then test": guard, limit, save, then send the test message at
+    once under one deadline. Raises HostRefused or TestLimitReached with nothing saved."""
+    deadline = time.monotonic() + settings.SMTP_DEADLINE
+    timeout = min(settings.SMTP_TIMEOUT, settings.SMTP_DEADLINE)
+    checked = None
+    if data["use_server"] == UseServer.SMTP:
+        checked = check_host(data["host"], data["port"], timeout=timeout)  # refused: nothing saved
+
+    with transaction.atomic():
+        # The row lock serialises two admins saving at once, so the test limit holds.
+        config = (
+            OutgoingEmailSettings.objects.select_for_update()
+            .filter(pk=settings_for(tenant).pk)
+            .get()
+        )
+        retry_at = next_test_allowed_at(tenant, now=timezone.now())
+        if retry_at is not None:
+            raise TestLimitReached(retry_at)
+        changed = _apply(config, data)
+        if changed:
+            SettingsAuditEntry.objects.create(
+                tenant=tenant, actor=actor, action=AuditAction.CHANGED, changed_fields=changed
+            )
+        test_entry = SettingsAuditEntry.objects.create(
+            tenant=tenant, actor=actor, action=AuditAction.TESTED
+        )
+
+    outcome = _send_test(
+        config, to=actor.email, checked=checked, deadline=deadline, timeout=timeout
+    )
+    _record(config, test_entry, outcome)
+    return outcome
+
+
+@sensitive_variables("data", "password")
+def _apply(config: OutgoingEmailSettings, data: dict) -> list[str]:
+    """Copy the form's values onto the settings and save; the changed field names."""
+    values = {name: data.get(name) for name in AUDITED_FIELDS}
+    values["encryption"] = values["encryption"] or config.encryption or "tls"
+    for name in ("from_email", "sender_name", "host", "username"):
+        values[name] = values[name] or ""
+    changed = [name for name in AUDITED_FIELDS if getattr(config, name) != values[name]]
+    password = data.get("password") or ""
+    # A stored password is only ever sent to the server and user it was typed for.
+    drop_password = not values["username"] or any(name in changed for name in PASSWORD_BOUND)
+    for name in AUDITED_FIELDS:
+        setattr(config, name, values[name])
+    if password:
+        config.password_encrypted = secrets.encrypt(password)
+        changed.append("password")
+    elif drop_password and config.password_encrypted:
+        config.password_encrypted = ""
+        changed.append("password")
+    config.save()
+    return changed
+
+
+def _send_test(
+    config: OutgoingEmailSettings,
+    *,
+    to: str,
+    checked: CheckedHost | None,
+    deadline: float,
+    timeout: float,
+) -> TestOutcome:
+    identity = identity_for(config)
+    message = build_message(
+        from_email=identity.from_email,
+        from_name=identity.from_name,
+        reply_to=identity.reply_to,
+        to=[to],
+        subject="Test message from YayPay",
+        text=(
+            "This is a test message from YayPay.\n\n"
+            "Your outgoing email settings work: payment reminders will be sent "
+            f"from {identity.from_email} through this server.\n"
+        ),
+    )
+    try:
+        left = max(0.1, min(timeout, deadline - time.monotonic()))
+        server = server_for(config, timeout=left, checked=checked)
+        with SMTPConnection(server, timeout=timeout, deadline=deadline) as connection:
+            connection.send(message)
+    except secrets.SecretUnreadable as error:
+        return TestOutcome(
+            saved=True, failure=SendFailure(code="secret_unreadable", message=str(error))
+        )
+    except SendFailure as failure:
+        logger.info("Test message of tenant %s failed: %s", config.tenant_id, failure.code)
+        return TestOutcome(saved=True, failure=failure)
+    return TestOutcome(
+        saved=True, ok=True, message=f"Test message sent to {to}. Your settings are saved."
+    )
+
+
+def _record(config: OutgoingEmailSettings, entry: SettingsAuditEntry, outcome: TestOutcome) -> None:
+    now = timezone.now()
+    text = outcome.message if outcome.ok else outcome.failure.full_text()
+    code = "" if outcome.ok else outcome.failure.code
+    OutgoingEmailSettings.objects.filter(pk=config.pk).update(
+        last_tested_at=now,
+        last_result_ok=outcome.ok,
+        last_result_code=code,
+        last_result_message=text,
+    )
+    SettingsAuditEntry.objects.filter(pk=entry.pk).update(result_ok=outcome.ok, result=text)

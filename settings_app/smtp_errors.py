@@ -1,0 +1,283 @@
+"""Every failure of an SMTP conversation becomes one SendFailure, made here.
+
+Failures are classified by the stage they happened at before the reply code:
+a 553 at RCPT that says "Sender address rejected" is a sender problem, and a
+timeout while connecting means something else than one after the final ".".
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import smtplib
+import ssl
+from dataclasses import dataclass
+
+ENCRYPTION_HINT = (
+    "Port 465 usually expects Encryption method ssl, and port 587 expects tls: "
+    "try the other encryption method."
+)
+INTERRUPTED = "Delivery interrupted: the server may have accepted it"
+
+
+class Stage:
+    CONNECT = "connect"
+    TLS = "tls"  # the handshake of implicit TLS
+    GREETING = "greeting"
+    EHLO = "ehlo"
+    STARTTLS = "starttls"
+    AUTH = "auth"
+    MAIL = "mail"
+    RCPT = "rcpt"
+    DATA = "data"  # the DATA command and the message body, up to the final "."
+    AFTER_DATA = "after_data"  # waiting for the reply to the final "."
+
+
+@dataclass
+class SendFailure(Exception):
+    """What went wrong, in words an AR admin can act on. `code` is a stable key for
+    programs; the server's code and reply are shown beside the sentence."""
+
+    code: str
+    message: str
+    hint: str = ""
+    smtp_code: int | None = None
+    smtp_reply: str = ""
+    temporary: bool = False
+    stage: str = ""
+
+    def __post_init__(self):
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def server_said(self) -> str:
+        if self.smtp_code is None and not self.smtp_reply:
+            return ""
+        return f"{self.smtp_code or ''} {self.smtp_reply}".strip()
+
+    def full_text(self) -> str:
+        """One line for lists and the audit trail."""
+        parts = [self.message, self.hint]
+        if said := self.server_said():
+            parts.append(f"Server said: {said}")
+        return " ".join(part for part in parts if part)
+
+
+class ReplyScrubber:
+    """Cleans a server's reply for display: one line, bounded, and without the
+    credentials in any form a hostile server could echo back (plain or base64)."""
+
+    def __init__(self, username: str = "", password: str = ""):
+        self._secrets: list[str] = []
+        if password:
+            forms = [password, f"\0{username}\0{password}", f"{username}\0{password}"]
+            self._secrets.append(password)
+            for form in forms:
+                self._secrets.append(base64.b64encode(form.encode()).decode().rstrip("="))
+
+    def clean(self, reply: bytes | str) -> str:
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        text = " ".join(text.split())
+        for secret in self._secrets:
+            if secret:
+                text = text.replace(secret, "[hidden]")
+        return text[:500]
+
+
+_GMAIL_APP_PASSWORD = re.compile(r"5\.7\.9|application-specific|5\.7\.8")
+_MICROSOFT_AUTH_DISABLED = re.compile(
+    r"5\.7\.139|5\.7\.30|basic authentication|smtpclientauthentication", re.I
+)
+_SENDER_WORDS = re.compile(
+    r"sender|send ?as|5\.1\.7|5\.1\.8|5\.7\.60|not owned|from address|mail from", re.I
+)
+
+
+def _connect_failure(detail: str, hint: str, *, stage: str) -> SendFailure:
+    return SendFailure(
+        code="connect_failed",
+        message=f"Mail server connection failed. Couldn't connect to host. {detail}",
+        hint=hint,
+        temporary=True,
+        stage=stage,
+    )
+
+
+def _timed_out(exc: BaseException) -> bool:
+    while exc is not None:
+        if isinstance(exc, TimeoutError):
+            return True
+        exc = exc.__context__ or exc.__cause__
+    return False
+
+
+def classify(
+    exc: BaseException,
+    *,
+    stage: str,
+    host: str,
+    port: int,
+    scrubber: ReplyScrubber,
+    sender: str = "",
+    recipient: str = "",
+    deadline_hit: bool = False,
+) -> SendFailure:
+    """The SendFailure for an exception raised at `stage`."""
+    if isinstance(exc, SendFailure):
+        return exc
+    where = f"{host}:{port}"
+    code = getattr(exc, "smtp_code", None)
+    raw_reply = getattr(exc, "smtp_error", b"")
+    reply = scrubber.clean(raw_reply) if raw_reply else ""
+
+    if stage == Stage.AFTER_DATA and not (isinstance(code, int) and code >= 400):
+        return SendFailure(
+            code="interrupted",
+            message=INTERRUPTED,
+            hint="Check the recipient's mailbox before sending again.",
+            stage=stage,
+        )
+
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return SendFailure(
+            code="certificate_invalid",
+            message=f"The server's certificate is not valid for {host}.",
+            hint=(
+                f"The certificate says: {exc.verify_message}. Use the server name that the "
+                "certificate names (your mail provider's documentation gives it), "
+                "or ask your IT to fix the certificate."
+            ),
+            stage=stage,
+        )
+    if isinstance(exc, ssl.SSLError):
+        return SendFailure(
+            code="tls_failed",
+            message=f"The secure (TLS) connection to {where} failed.",
+            hint=ENCRYPTION_HINT,
+            stage=stage,
+        )
+
+    if stage in (Stage.CONNECT, Stage.TLS, Stage.GREETING) and code is None:
+        if _timed_out(exc) or deadline_hit:
+            hint = "Check the SMTP Server and Port, and that the server accepts connections from the addresses below."
+            if stage != Stage.CONNECT:
+                hint = "The server accepted the connection but never greeted. " + ENCRYPTION_HINT
+            return _connect_failure("Connect timed out.", hint, stage=stage)
+        if isinstance(exc, smtplib.SMTPServerDisconnected) or isinstance(exc, ConnectionResetError):
+            return SendFailure(
+                code="dropped",
+                message=f"Connection dropped by server {where}.",
+                hint=ENCRYPTION_HINT,
+                temporary=True,
+                stage=stage,
+            )
+        reason = getattr(exc, "strerror", None) or exc.__class__.__name__
+        return _connect_failure(
+            f"{reason}.",
+            "Check the SMTP Server and Port, and that the server accepts connections from the addresses below.",
+            stage=stage,
+        )
+
+    if (
+        stage == Stage.AUTH
+        and isinstance(exc, smtplib.SMTPException)
+        and not isinstance(exc, smtplib.SMTPServerDisconnected)
+        and code is None
+    ):
+        return SendFailure(
+            code="auth_unavailable",
+            message=f"The server {where} does not offer login (SMTP AUTH) on this connection.",
+            hint="Check the Port and Encryption method, or leave Username and Password empty if this relay needs none.",
+            stage=stage,
+        )
+    if isinstance(exc, OSError) and code is None:
+        if _timed_out(exc) or deadline_hit:
+            return SendFailure(
+                code="timeout",
+                message=f"The mail server {where} stopped answering (at {stage.upper()}).",
+                hint="Try again later; if it keeps happening, check the server with your mail provider.",
+                temporary=True,
+                stage=stage,
+            )
+        return SendFailure(
+            code="dropped",
+            message=f"Connection dropped by server {where} (at {stage.upper()}).",
+            hint=ENCRYPTION_HINT if stage in (Stage.EHLO, Stage.STARTTLS) else "",
+            temporary=True,
+            stage=stage,
+        )
+
+    temporary = isinstance(code, int) and 400 <= code < 500
+    common = {"smtp_code": code, "smtp_reply": reply, "temporary": temporary, "stage": stage}
+
+    if stage == Stage.AUTH:
+        hint = "Check the Username and Password."
+        if _MICROSOFT_AUTH_DISABLED.search(reply):
+            hint = (
+                "Microsoft 365 has SMTP AUTH disabled for this mailbox or for your organisation: "
+                "ask your Microsoft 365 admin to enable Authenticated SMTP for this mailbox."
+            )
+        elif _GMAIL_APP_PASSWORD.search(reply):
+            hint = (
+                "Check the Username and Password. Gmail needs an app password "
+                "(Google Account | Security | App passwords) instead of your usual password."
+            )
+        return SendFailure(
+            code="auth_failed", message="Authentication failed.", hint=hint, **common
+        )
+
+    if stage == Stage.STARTTLS:
+        return SendFailure(
+            code="tls_failed",
+            message=f"The server {where} refused to start TLS.",
+            hint=ENCRYPTION_HINT,
+            **common,
+        )
+    if stage in (Stage.GREETING, Stage.EHLO):
+        return SendFailure(
+            code="greeting_refused",
+            message=f"The mail server {where} refused the connection.",
+            hint="Try again later; if it keeps happening, check that this server accepts mail from the addresses below.",
+            **common,
+        )
+    if stage == Stage.MAIL or (stage == Stage.RCPT and _SENDER_WORDS.search(reply)):
+        return SendFailure(
+            code="sender_refused",
+            message=f"The server refused the sender {sender}.",
+            hint="This mailbox may not send as the From address: use the mailbox's own address as From, or ask your mail admin to allow sending as it.",
+            **common,
+        )
+    if stage == Stage.RCPT:
+        return SendFailure(
+            code="recipient_refused",
+            message=f"The server refused the recipient {recipient}.",
+            hint="Check the recipient's email address.",
+            **common,
+        )
+    return SendFailure(
+        code="message_refused",
+        message="The server refused the message.",
+        hint="The server's reply below says why.",
+        **common,
+    )
+
+
+def not_an_smtp_server(host: str, port: int) -> SendFailure:
+    # The banner is never echoed: it may come from any service on that port.
+    return SendFailure(
+        code="not_smtp",
+        message=f"{host}:{port} is not an SMTP server.",
+        hint="Check the SMTP Server and Port (usually 587 with tls, or 465 with ssl).",
+        stage=Stage.GREETING,
+    )
+
+
+def starttls_not_offered(host: str, port: int) -> SendFailure:
+    return SendFailure(
+        code="starttls_unavailable",
+        message=f"The server {host}:{port} does not offer STARTTLS, so the password and mail would travel unencrypted.",
+        hint="Choose Encryption method ssl (usually port 465), or a port that offers STARTTLS (usually 587).",
+        stage=Stage.EHLO,
+    )

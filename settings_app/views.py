@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
+
+from yaypay_mail.tenancy import admin_required
+
+from .forms import OutgoingEmailForm
+from .hostguard import HostRefused
+from .models import SettingsAuditEntry, UseServer
+from .services import TestLimitReached, save_and_test, settings_for
+
+
+@sensitive_post_parameters("password")
+@admin_required
+def outgoing_email(request):
+    config = settings_for(request.tenant)
+    page_error = ""
+    if request.method == "POST":
+        form = OutgoingEmailForm(request.POST, stored=config)
+        if form.is_valid():
+            try:
+                outcome = save_and_test(
+                    tenant=request.tenant, actor=request.user, data=form.cleaned_data
+                )
+            except (HostRefused, TestLimitReached) as refusal:
+                page_error = str(refusal)
+            else:
+                if outcome.ok:
+                    messages.success(request, outcome.message)
+                else:
+                    request.session["smtp_failure"] = _failure_for_display(outcome.failure)
+                return redirect("outgoing_email")
+    else:
+        form = OutgoingEmailForm(initial=_initial(config), stored=config)
+
+    return render(
+        request,
+        "settings_app/outgoing_email.html",
+        {
+            "form": form,
+            "config": config,
+            "page_error": page_error,
+            "failure": request.session.pop("smtp_failure", None),
+            "egress_ips": settings.EGRESS_IPS,
+            "gateway_from": settings.DEFAULT_FROM_EMAIL,
+            "audit": SettingsAuditEntry.objects.filter(tenant=request.tenant).select_related(
+                "actor"
+            )[:10],
+        },
+    )
+
+
+def _initial(config) -> dict:
+    return {
+        "use_server": config.use_server or UseServer.GATEWAY,
+        "from_email": config.from_email,
+        "sender_name": config.sender_name,
+        "host": config.host,
+        "port": config.port,
+        "username": config.username,
+        "encryption": config.encryption,
+    }
+
+
+def _failure_for_display(failure) -> dict:
+    return {
+        "message": failure.message,
+        "hint": failure.hint,
+        "server_said": failure.server_said(),
+    }

@@ -1,0 +1,75 @@
+"""The shared cast: an admin and a collector of tenant A, an admin of tenant B."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Playwright's sync API runs an event loop beside Django's live_server.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytest_plugins = ["tests.smtp_fixtures"]
+
+
+@pytest.fixture
+def tenant_a(db):
+    from yaypay_mail.services import tenant_create
+
+    return tenant_create(
+        name="Acme Corp", admin_email="admin@acme.example", admin_password="acme-admin-pw-2026"
+    )
+
+
+@pytest.fixture
+def admin_a(tenant_a):
+    return tenant_a.memberships.get(role="admin").user
+
+
+@pytest.fixture
+def collector_a(tenant_a):
+    from yaypay_mail.services import member_add
+
+    return member_add(
+        tenant=tenant_a,
+        email="collector@acme.example",
+        password="acme-collector-pw-2026",
+        role="collector",
+    ).user
+
+
+@pytest.fixture
+def tenant_b(db):
+    from yaypay_mail.services import tenant_create
+
+    return tenant_create(
+        name="Globex", admin_email="admin@globex.example", admin_password="globex-admin-pw-2026"
+    )
+
+
+@pytest.fixture
+def admin_b(tenant_b):
+    return tenant_b.memberships.get(role="admin").user
+
+
+def _client_for(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user, backend="yaypay_mail.auth.EmailBackend")
+    return client
+
+
+@pytest.fixture
+def admin_client_a(admin_a):
+    return _client_for(admin_a)
+
+
+@pytest.fixture
+def collector_client_a(collector_a):
+    return _client_for(collector_a)
+
+
+@pytest.fixture
+def admin_client_b(admin_b):
+    return _client_for(admin_b)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class YaypayMailConfig(AppConfig):
+    name = "yaypay_mail"
+    verbose_name = "Tenants"

@@ -1,0 +1,228 @@
+"""One settings module; every knob comes from the environment (django-environ).
+
+Each variable has a development default that works on a fresh machine. Where a
+default would be unsafe in production (DEBUG off), start-up stops and says why.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+DEBUG = env.bool("DEBUG", default=True)
+
+_DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+# A fixed development key, so a fresh clone can save an SMTP password at once.
+_DEV_FERNET_KEY = "ZGV2LW9ubHktZmVybmV0LWtleS1ub3Qtc2VjcmV0ISE="
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = _DEV_SECRET_KEY
+
+FERNET_KEYS = env.list("FERNET_KEYS", default=[])
+if not FERNET_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "FERNET_KEYS must be set when DEBUG is off: comma-separated Fernet keys, newest first "
+            '(make one with python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())").'
+        )
+    FERNET_KEYS = [_DEV_FERNET_KEY]
+elif not DEBUG and _DEV_FERNET_KEY in FERNET_KEYS:
+    raise ImproperlyConfigured("FERNET_KEYS holds the public development key; generate your own.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "axes",
+    "yaypay_mail",
+    "settings_app",
+    "communications",
+    "statements",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "yaypay_mail.tenancy.TenantMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "yaypay_mail.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "yaypay_mail.tenancy.tenant_context",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "yaypay_mail.wsgi.application"
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Workers and the web process share the file; wait for locks instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "yaypay_mail.auth.EmailBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# Login attempts are limited per account and, separately, per client address.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "yaypay_mail.auth.normalised_login"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / ".run" / "static"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+
+# Masks connection URLs (they may carry passwords) on the debug page, besides
+# Django's own KEY/SECRET/PASS names.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "yaypay_mail.debug.MaskingExceptionReporterFilter"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Celery -------------------------------------------------------------------
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if not CELERY_BROKER_URL:
+    CELERY_BROKER_URL = "memory://"
+elif CELERY_BROKER_URL.startswith("filesystem://"):
+    _broker_dir = BASE_DIR / ".run" / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Outgoing email -----------------------------------------------------------
+
+
+def _parse_gateway_url(url: str) -> dict:
+    """Split DEFAULT_GATEWAY_URL; plain smtp:// only to a loopback relay or catcher."""
+    parts = urlsplit(url)
+    encryption = {"smtp": "none", "smtp+tls": "tls", "smtps": "ssl"}.get(parts.scheme)
+    if encryption is None or not parts.hostname:
+        raise ImproperlyConfigured(
+            "DEFAULT_GATEWAY_URL must look like smtp://host:port, smtp+tls://user:password@host:587 "
+            "or smtps://user:password@host:465."
+        )
+    if encryption == "none":
+        try:
+            loopback = ipaddress.ip_address(parts.hostname).is_loopback
+        except ValueError:
+            loopback = parts.hostname == "localhost"
+        if not loopback:
+            raise ImproperlyConfigured(
+                "DEFAULT_GATEWAY_URL uses plain smtp:// to a host that is not loopback; "
+                "use smtp+tls:// or smtps:// so that mail and credentials travel encrypted."
+            )
+    default_port = {"none": 25, "tls": 587, "ssl": 465}[encryption]
+    return {
+        "HOST": parts.hostname,
+        "PORT": parts.port or default_port,
+        "ENCRYPTION": encryption,
+        "USERNAME": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+    }
+
+
+# Only the parsed form is kept as a setting: its PASSWORD key is masked on the debug page.
+DEFAULT_GATEWAY = _parse_gateway_url(
+    env.str("DEFAULT_GATEWAY_URL", default="smtp://127.0.0.1:1025")
+)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@yaypay.com")
+GATEWAY_DISPLAY_SUFFIX = "via YayPay"
+
+SMTP_ALLOWED_PORTS = [
+    int(p) for p in env.list("SMTP_ALLOWED_PORTS", default=["25", "465", "587", "2525"])
+]
+SMTP_HOST_ALLOWLIST = env.list("SMTP_HOST_ALLOWLIST", default=[])
+SMTP_CA_FILE = env.str("SMTP_CA_FILE", default="")
+SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=10.0)
+SMTP_DEADLINE = env.float("SMTP_DEADLINE", default=30.0)
+SMTP_TEST_LIMIT = env.int("SMTP_TEST_LIMIT", default=20)
+
+
+def _parse_egress_ips(value: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        label, _, address = item.rpartition("=")
+        pairs.append((label.strip() or "Address", address.strip()))
+    return pairs
+
+
+EGRESS_IPS = _parse_egress_ips(
+    env.str("EGRESS_IPS", default="Production=34.195.225.244,Development=34.228.204.221")
+)
