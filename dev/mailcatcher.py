@@ -221,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dev.mailcatcher", description=__doc__)
     parser.add_argument("--smtp-port", type=int, default=1025)
     parser.add_argument("--http-port", type=int, default=1080)
+    parser.add_argument(
+        "--http-bind", default=HOST, help="address of the web page (SMTP stays on loopback)"
+    )
     args = parser.parse_args(argv)
 
     logging.getLogger("mail.log").addFilter(_Quiet())
@@ -236,10 +239,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         httpd = ThreadingHTTPServer(
-            (HOST, args.http_port), make_http_handler(mailbox, smtp_address)
+            (args.http_bind, args.http_port), make_http_handler(mailbox, smtp_address)
         )
     except OSError as error:
-        print(f"Mail catcher: cannot listen on {HOST}:{args.http_port}: {error}", file=sys.stderr)
+        print(
+            f"Mail catcher: cannot listen on {args.http_bind}:{args.http_port}: {error}",
+            file=sys.stderr,
+        )
         return 1
     httpd.daemon_threads = True
     try:
@@ -257,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, terminate)
     print(
-        f"Mail catcher: SMTP on {smtp_address}, web on http://{HOST}:{args.http_port}",
+        f"Mail catcher: SMTP on {smtp_address}, web on http://{args.http_bind}:{args.http_port}",
         flush=True,
     )
     try:
