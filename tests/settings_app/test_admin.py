@@ -1,0 +1,36 @@
+"""The operators' Django admin shows no password and cannot re-point a tenant's server."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from settings_app import secrets
+from settings_app.models import OutgoingEmailSettings
+
+
+def test_the_admin_never_shows_the_password_and_keeps_server_fields_read_only(
+    tenant_a, django_user_model
+):
+    token = secrets.encrypt("Plain-Admin-Pw-1")
+    config = OutgoingEmailSettings.objects.create(
+        tenant=tenant_a,
+        use_server="smtp",
+        host="smtp.example.com",
+        port=587,
+        username="u",
+        password_encrypted=token,
+    )
+    operator = django_user_model.objects.create_superuser(
+        "ops@yaypay.example", "ops@yaypay.example", "ops-pw-2026-x"
+    )
+    client = Client()
+    client.force_login(operator, backend="yaypay_mail.auth.EmailBackend")
+    url = f"/admin/settings_app/outgoingemailsettings/{config.pk}/change/"
+    page = client.get(url).content.decode()
+    assert "smtp.example.com" in page
+    assert "Plain-Admin-Pw-1" not in page and token not in page
+    assert 'name="host"' not in page and 'name="password_encrypted"' not in page
+
+    client.post(url, {"host": "evil.example", "port": "25", "username": "u"})
+    config.refresh_from_db()
+    assert (config.host, config.port, config.password_encrypted) == ("smtp.example.com", 587, token)
