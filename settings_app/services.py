@@ -252,3 +252,20 @@ def _record(config: OutgoingEmailSettings, entry: SettingsAuditEntry, outcome: T
         last_result_message=text,
     )
     SettingsAuditEntry.objects.filter(pk=entry.pk).update(result_ok=outcome.ok, result=text)
+
+
+def sending_blocked_reason(config: OutgoingEmailSettings) -> str:
+    """Why no worker may log in to the tenant's server now ("" when it may): after an
+    authentication refusal, until the settings are saved (and tested) again."""
+    if config.use_server == UseServer.SMTP and config.last_result_code == "auth_failed":
+        return config.last_result_message or "Authentication failed."
+    return ""
+
+
+def mark_failing(config: OutgoingEmailSettings, failure: SendFailure) -> None:
+    """A delivery's authentication refusal becomes the settings' last result."""
+    # Guarded: a test run since `config` was read (new credentials) wins over this.
+    OutgoingEmailSettings.objects.filter(pk=config.pk, last_tested_at=config.last_tested_at).update(
+        last_tested_at=timezone.now(), last_result_ok=False,
+        last_result_code=failure.code, last_result_message=failure.full_text(),
+    )

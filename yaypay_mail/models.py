@@ -33,3 +33,56 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.email} ({self.role}) at {self.tenant}"
+
+
+class Customer(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="customers")
+    name = models.CharField(max_length=200)
+    billing_email = models.EmailField()
+    cc_emails = models.JSONField(default=list, blank=True)
+    # Paused reminders (for example during a dispute) are never scheduled.
+    reminders_paused = models.BooleanField(default=False)
+    # The first day this customer may get the next reminder, in the tenant's time zone.
+    next_reminder_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [
+            # Daily reminder scheduling looks for this tenant's customers that are due.
+            models.Index(fields=["tenant", "next_reminder_on"], name="customer_next_reminder"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Invoice(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invoices")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="invoices")
+    number = models.CharField(max_length=50)
+    issued_on = models.DateField()
+    due_on = models.DateField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    open_balance = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD")
+    paid = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["due_on", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "number"], name="invoice_number_per_tenant"),
+        ]
+        indexes = [
+            # Reminders and the Aging Report read a customer's open invoices by due date.
+            models.Index(
+                fields=["customer", "due_on"],
+                condition=models.Q(paid=False),
+                name="invoice_open_by_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def days_overdue(self, today) -> int:
+        return max((today - self.due_on).days, 0)

@@ -1,0 +1,147 @@
+"""The outbox: every email the product queues, and each try to deliver it."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from yaypay_mail.models import Customer, Invoice, Tenant
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    ERROR = "error", "Error"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Kind(models.TextChoices):
+    REMINDER = "reminder", "Payment reminder"
+    MANUAL = "manual", "Manual"
+
+
+class OutboundEmail(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="outbound_emails")
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MANUAL)
+    # For reminders: the tenant-local day it was scheduled for (one per customer and day).
+    reminder_date = models.DateField(null=True, blank=True)
+    invoices = models.ManyToManyField(Invoice, blank=True, related_name="reminders")
+
+    to_addresses = models.JSONField(default=list)
+    cc_addresses = models.JSONField(default=list, blank=True)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    # Fixed at enqueue and kept across tries, so a recipient's mail client can tell a
+    # repeat from a new email.
+    message_id = models.CharField(max_length=250, unique=True)
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    tries = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set with the first lease renewal after the connection opened: from then on, the
+    # lowest-id message still "sending" under this lease may have been in flight.
+    send_started = models.BooleanField(default=False)
+
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    smtp_code = models.IntegerField(null=True, blank=True)
+    smtp_reply = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "reminder_date"],
+                condition=Q(kind="reminder"),
+                name="one_reminder_per_customer_and_day",
+            ),
+        ]
+        indexes = [
+            # The drain and the claim: a tenant's queued mail that is due.
+            models.Index(
+                fields=["tenant", "next_attempt_at"],
+                condition=Q(status="queued"),
+                name="outbox_due",
+            ),
+            # The reaper: leases that may have expired.
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status="sending"),
+                name="outbox_leased",
+            ),
+            # Communications, Statement and Dashboard lists.
+            models.Index(fields=["tenant", "status", "created_at"], name="outbox_tenant_status"),
+            models.Index(fields=["customer", "created_at"], name="outbox_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {', '.join(self.to_addresses)}"
+
+    @property
+    def recipients_display(self) -> str:
+        return ", ".join([*self.to_addresses, *self.cc_addresses])
+
+
+class Outcome(models.TextChoices):
+    SENT = "sent", "Sent"
+    RETRY = "retry", "Temporary failure, will retry"
+    ERROR = "error", "Error"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class DeliveryAttempt(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="delivery_attempts")
+    email = models.ForeignKey(OutboundEmail, on_delete=models.CASCADE, related_name="attempts")
+    at = models.DateTimeField()
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    stage = models.CharField(max_length=20, blank=True)
+    smtp_code = models.IntegerField(null=True, blank=True)
+    reply = models.TextField(blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            # Sending limits count a tenant's tries in the last minute and day.
+            models.Index(fields=["tenant", "at"], name="attempt_tenant_at"),
+        ]
+
+
+TIME_ZONE_CHOICES = sorted((name, name) for name in available_timezones())
+
+
+class ReminderSettings(models.Model):
+    """How a tenant's outbox sends: reminders on/off, their rhythm, and sending limits."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="reminder_settings")
+    enabled = models.BooleanField("Send payment reminders", default=True)
+    interval_days = models.PositiveSmallIntegerField(
+        "Days between reminders", default=7, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    sending_hour = models.PositiveSmallIntegerField(
+        "Sending hour", default=9, validators=[MaxValueValidator(23)]
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", choices=TIME_ZONE_CHOICES)
+    # The defaults fit Microsoft 365 (30 a minute) and Gmail (2,000 a day).
+    per_minute_limit = models.PositiveIntegerField(
+        "Emails per minute", default=30, validators=[MinValueValidator(1), MaxValueValidator(100_000)]
+    )
+    per_day_limit = models.PositiveIntegerField(
+        "Emails per day", default=2000, validators=[MinValueValidator(1), MaxValueValidator(10_000_000)]
+    )
+
+    def __str__(self) -> str:
+        return f"Reminder settings of {self.tenant}"

@@ -1,0 +1,103 @@
+"""Writes on the outbox that pages, commands and tasks share: enqueue and resend."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from settings_app.services import identity_for, sending_blocked_reason, settings_for
+from settings_app.smtp import new_message_id
+from yaypay_mail.models import Customer, Invoice, Tenant
+
+from .models import Kind, OutboundEmail, ReminderSettings, Status
+
+RESEND_BLOCKED = "Fix Settings | Email | Outgoing emails first"
+# A drain task per this many queued messages lets several workers share a big enqueue.
+MESSAGES_PER_TASK = 200
+
+
+def reminder_settings_for(tenant: Tenant) -> ReminderSettings:
+    obj, _ = ReminderSettings.objects.get_or_create(tenant=tenant)
+    return obj
+
+
+@dataclass(frozen=True)
+class NewEmail:
+    to: Sequence[str]
+    subject: str
+    text: str
+    html: str = ""
+    cc: Sequence[str] = ()
+    customer: Customer | None = None
+    kind: str = Kind.MANUAL
+    reminder_date: datetime.date | None = None
+    invoices: Sequence[Invoice] = ()
+
+
+def outbox_enqueue(*, tenant: Tenant, email: NewEmail) -> OutboundEmail:
+    return outbox_enqueue_many(tenant=tenant, emails=[email])[0]
+
+
+def outbox_enqueue_many(*, tenant: Tenant, emails: Iterable[NewEmail]) -> list[OutboundEmail]:
+    """Queue emails for delivery now, with their Message-IDs fixed. Delivery tasks are
+    sent when the surrounding transaction commits."""
+    new_emails = list(emails)
+    from_email = identity_for(settings_for(tenant)).from_email
+    now = timezone.now()
+    with transaction.atomic():
+        rows = OutboundEmail.objects.bulk_create(
+            OutboundEmail(
+                tenant=tenant, customer=new.customer, kind=new.kind,
+                reminder_date=new.reminder_date, to_addresses=list(new.to),
+                cc_addresses=list(new.cc), subject=new.subject, body_text=new.text,
+                body_html=new.html, message_id=new_message_id(from_email),
+                status=Status.QUEUED, next_attempt_at=now,
+            )
+            for new in new_emails
+        )
+        links = [
+            OutboundEmail.invoices.through(outboundemail_id=row.pk, invoice_id=invoice.pk)
+            for row, new in zip(rows, new_emails, strict=True)
+            for invoice in new.invoices
+        ]
+        OutboundEmail.invoices.through.objects.bulk_create(links)
+        if rows:
+            kick_delivery(tenant_id=tenant.pk, queued=len(rows))
+    return rows
+
+
+def kick_delivery(*, tenant_id: int, queued: int = 1) -> None:
+    """Ask workers to drain this tenant's due mail once the transaction commits."""
+    from .tasks import deliver_tenant_mail
+
+    tasks = max(1, min(4, -(-queued // MESSAGES_PER_TASK)))
+    for _ in range(tasks):
+        deliver_tenant_mail.delay_on_commit(tenant_id)
+
+
+@dataclass(frozen=True)
+class ResendResult:
+    ok: bool
+    message: str
+
+
+def outbox_resend(*, email: OutboundEmail) -> ResendResult:
+    """Error -> queued with fresh tries; any other status is left alone."""
+    if email.status != Status.ERROR:
+        return ResendResult(False, f"Only emails in Error can be resent; this one is {email.get_status_display()}.")
+    if sending_blocked_reason(settings_for(email.tenant)):
+        return ResendResult(False, RESEND_BLOCKED)
+    with transaction.atomic():
+        updated = OutboundEmail.objects.filter(pk=email.pk, status=Status.ERROR).update(
+            status=Status.QUEUED, tries=0, next_attempt_at=timezone.now(), lease_owner="",
+            lease_expires_at=None, send_started=False, error_code="", error_message="",
+            smtp_code=None, smtp_reply="", updated_at=timezone.now(),
+        )
+        if not updated:
+            return ResendResult(False, "This email changed meanwhile; nothing was resent.")
+        kick_delivery(tenant_id=email.tenant_id)
+    return ResendResult(True, "Queued to send again.")
