@@ -42,7 +42,9 @@ def outbox_enqueue(*, tenant: Tenant, email: NewEmail) -> OutboundEmail:
     return outbox_enqueue_many(tenant=tenant, emails=[email])[0]
 
 
-def outbox_enqueue_many(*, tenant: Tenant, emails: Iterable[NewEmail]) -> list[OutboundEmail]:
+def outbox_enqueue_many(
+    *, tenant: Tenant, emails: Iterable[NewEmail], kick: bool = True
+) -> list[OutboundEmail]:
     """Queue emails for delivery now, with their Message-IDs fixed. Delivery tasks are
     sent when the surrounding transaction commits."""
     new_emails = list(emails)
@@ -51,11 +53,18 @@ def outbox_enqueue_many(*, tenant: Tenant, emails: Iterable[NewEmail]) -> list[O
     with transaction.atomic():
         rows = OutboundEmail.objects.bulk_create(
             OutboundEmail(
-                tenant=tenant, customer=new.customer, kind=new.kind,
-                reminder_date=new.reminder_date, to_addresses=list(new.to),
-                cc_addresses=list(new.cc), subject=new.subject, body_text=new.text,
-                body_html=new.html, message_id=new_message_id(from_email),
-                status=Status.QUEUED, next_attempt_at=now,
+                tenant=tenant,
+                customer=new.customer,
+                kind=new.kind,
+                reminder_date=new.reminder_date,
+                to_addresses=list(new.to),
+                cc_addresses=list(new.cc),
+                subject=new.subject,
+                body_text=new.text,
+                body_html=new.html,
+                message_id=new_message_id(from_email),
+                status=Status.QUEUED,
+                next_attempt_at=now,
             )
             for new in new_emails
         )
@@ -65,7 +74,7 @@ def outbox_enqueue_many(*, tenant: Tenant, emails: Iterable[NewEmail]) -> list[O
             for invoice in new.invoices
         ]
         OutboundEmail.invoices.through.objects.bulk_create(links)
-        if rows:
+        if rows and kick:
             kick_delivery(tenant_id=tenant.pk, queued=len(rows))
     return rows
 
@@ -88,14 +97,24 @@ class ResendResult:
 def outbox_resend(*, email: OutboundEmail) -> ResendResult:
     """Error -> queued with fresh tries; any other status is left alone."""
     if email.status != Status.ERROR:
-        return ResendResult(False, f"Only emails in Error can be resent; this one is {email.get_status_display()}.")
+        return ResendResult(
+            False, f"Only emails in Error can be resent; this one is {email.get_status_display()}."
+        )
     if sending_blocked_reason(settings_for(email.tenant)):
         return ResendResult(False, RESEND_BLOCKED)
     with transaction.atomic():
         updated = OutboundEmail.objects.filter(pk=email.pk, status=Status.ERROR).update(
-            status=Status.QUEUED, tries=0, next_attempt_at=timezone.now(), lease_owner="",
-            lease_expires_at=None, send_started=False, error_code="", error_message="",
-            smtp_code=None, smtp_reply="", updated_at=timezone.now(),
+            status=Status.QUEUED,
+            tries=0,
+            next_attempt_at=timezone.now(),
+            lease_owner="",
+            lease_expires_at=None,
+            send_started=False,
+            error_code="",
+            error_message="",
+            smtp_code=None,
+            smtp_reply="",
+            updated_at=timezone.now(),
         )
         if not updated:
             return ResendResult(False, "This email changed meanwhile; nothing was resent.")

@@ -1,8 +1,14 @@
-"""Celery entry points: thin, taking ids and calling services."""
+"""Celery entry points: thin, taking ids and calling services. Beat runs the periodic
+ones every minute (DESIGN.md): no task is ever scheduled with a countdown or ETA."""
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -10,3 +16,43 @@ def deliver_tenant_mail(tenant_id: int) -> int:
     from .delivery import deliver_due
 
     return deliver_due(tenant_id=tenant_id)
+
+
+@shared_task(acks_late=True)
+def drain_due_mail() -> int:
+    """The safety net, and how backoff and deferred mail come back: one delivery task
+    per tenant with due mail."""
+    from .models import OutboundEmail, Status
+
+    tenant_ids = set(
+        OutboundEmail.objects.filter(
+            status=Status.QUEUED, next_attempt_at__lte=timezone.now()
+        ).values_list("tenant_id", flat=True)
+    )
+    for tenant_id in tenant_ids:
+        deliver_tenant_mail.delay(tenant_id)
+    return len(tenant_ids)
+
+
+@shared_task(acks_late=True)
+def reap_expired_leases() -> int:
+    from .delivery import reap_expired_leases as reap
+
+    return reap()
+
+
+@shared_task(acks_late=True)
+def schedule_daily_reminders() -> int:
+    """Queue reminders for each tenant whose local sending hour has come today. Runs
+    often; a second run the same day queues nothing (reminders.schedule_reminders)."""
+    from zoneinfo import ZoneInfo
+
+    from .models import ReminderSettings
+    from .reminders import schedule_reminders
+
+    now = timezone.now()
+    queued = 0
+    for limits in ReminderSettings.objects.filter(enabled=True).select_related("tenant"):
+        if now.astimezone(ZoneInfo(limits.time_zone)).hour >= limits.sending_hour:
+            queued += schedule_reminders(tenant=limits.tenant)
+    return queued

@@ -266,6 +266,8 @@ def mark_failing(config: OutgoingEmailSettings, failure: SendFailure) -> None:
     """A delivery's authentication refusal becomes the settings' last result."""
     # Guarded: a test run since `config` was read (new credentials) wins over this.
     OutgoingEmailSettings.objects.filter(pk=config.pk, last_tested_at=config.last_tested_at).update(
-        last_tested_at=timezone.now(), last_result_ok=False,
-        last_result_code=failure.code, last_result_message=failure.full_text(),
+        last_tested_at=timezone.now(),
+        last_result_ok=False,
+        last_result_code=failure.code,
+        last_result_message=failure.full_text(),
     )

@@ -101,6 +101,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
+    # A file, not memory, so that workers on their own connections race for real in tests.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -151,12 +153,14 @@ LOGGING = {
 # --- Celery -------------------------------------------------------------------
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+# Redis re-delivers an unacknowledged task after this long; tasks finish well within it.
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 elif CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = BASE_DIR / ".run" / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
@@ -168,7 +172,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_TASK_TIME_LIMIT = 3600
+CELERY_BEAT_SCHEDULE = {
+    "drain-due-mail": {"task": "communications.tasks.drain_due_mail", "schedule": 60.0},
+    "reap-expired-leases": {"task": "communications.tasks.reap_expired_leases", "schedule": 60.0},
+    "schedule-daily-reminders": {
+        "task": "communications.tasks.schedule_daily_reminders",
+        "schedule": 60.0,
+    },
+}
 
 # --- Outgoing email -----------------------------------------------------------
 

@@ -1,0 +1,36 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from communications.reminders import schedule_reminders
+from yaypay_mail.models import Tenant
+
+
+class Command(BaseCommand):
+    help = (
+        "Queue the due payment reminders now, whatever the sending hour. Overdue means due "
+        "before today in the tenant's time zone."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tenant", help="only this tenant (by name)")
+
+    def handle(self, *args, tenant=None, **options):
+        tenants = Tenant.objects.all()
+        if tenant:
+            tenants = tenants.filter(name__iexact=tenant.strip())
+            if not tenants:
+                raise CommandError(f"No tenant named {tenant!r}.")
+        total = 0
+        for each in tenants:
+            self.stdout.write(f"{each.name}:")
+            queued = schedule_reminders(tenant=each, progress=self._progress)
+            self.stdout.write(f"\n  queued {queued} reminder(s)")
+            total += queued
+        self.stdout.write(f"Queued {total} reminder(s) in all.")
+
+    def _progress(self, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        self.stdout.write(
+            f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} customers", ending=""
+        )
+        self.stdout.flush()
