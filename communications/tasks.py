@@ -13,8 +13,12 @@ logger = logging.getLogger(__name__)
 
 @shared_task(acks_late=True)
 def deliver_tenant_mail(tenant_id: int) -> int:
+    from yaypay_mail.models import Tenant
+
     from .delivery import deliver_due
 
+    if not Tenant.objects.filter(pk=tenant_id).exists():
+        return 0  # deleted since the task was queued
     return deliver_due(tenant_id=tenant_id)
 
 
