@@ -247,25 +247,50 @@ def _attempt(email: OutboundEmail, *, owner: str, outcome: str, failure: SendFai
     )
 
 
+# One round trip on PostgreSQL: the guarded UPDATE and its attempt row together. This
+# runs once per message, so it is the outbox's main cost over a bare SMTP loop.
+_RECORD_SENT_SQL = """
+WITH sent AS (
+    UPDATE communications_outboundemail
+    SET status = 'sent', sent_at = %(now)s, tries = tries + 1, lease_owner = '',
+        lease_expires_at = NULL, error_code = '', error_message = '', smtp_code = NULL,
+        smtp_reply = '', updated_at = %(now)s
+    WHERE id = %(id)s AND lease_owner = %(owner)s AND status = 'sending'
+    RETURNING id, tenant_id
+)
+INSERT INTO communications_deliveryattempt
+    (tenant_id, email_id, at, outcome, stage, smtp_code, reply, worker)
+SELECT tenant_id, id, %(now)s, 'sent', '', NULL, '', %(owner)s FROM sent
+RETURNING email_id
+"""
+
+
 def _record_sent(email: OutboundEmail, *, owner: str) -> int:
     now = timezone.now()
-    recorded = OutboundEmail.objects.filter(
-        pk=email.pk, lease_owner=owner, status=Status.SENDING
-    ).update(
-        status=Status.SENT,
-        sent_at=now,
-        tries=F("tries") + 1,
-        lease_owner="",
-        lease_expires_at=None,
-        error_code="",
-        error_message="",
-        smtp_code=None,
-        smtp_reply="",
-        updated_at=now,
-    )
-    if recorded:
-        DeliveryAttempt.objects.bulk_create([_attempt(email, owner=owner, outcome=Outcome.SENT)])
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute(_RECORD_SENT_SQL, {"now": now, "id": email.pk, "owner": owner})
+            recorded = cursor.rowcount
     else:
+        recorded = OutboundEmail.objects.filter(
+            pk=email.pk, lease_owner=owner, status=Status.SENDING
+        ).update(
+            status=Status.SENT,
+            sent_at=now,
+            tries=F("tries") + 1,
+            lease_owner="",
+            lease_expires_at=None,
+            error_code="",
+            error_message="",
+            smtp_code=None,
+            smtp_reply="",
+            updated_at=now,
+        )
+        if recorded:
+            DeliveryAttempt.objects.bulk_create(
+                [_attempt(email, owner=owner, outcome=Outcome.SENT)]
+            )
+    if not recorded:
         logger.error("Message %s was sent after its lease was lost", email.pk)
     return recorded
 

@@ -25,9 +25,18 @@ class Kind(models.TextChoices):
 
 
 class OutboundEmail(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="outbound_emails")
+    # No single-column indexes on these keys: the composite indexes below start with them,
+    # and every index costs a write on each status change.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="outbound_emails", db_index=False
+    )
     customer = models.ForeignKey(
-        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="emails",
+        db_index=False,
     )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.MANUAL)
     # For reminders: the tenant-local day it was scheduled for (one per customer and day).
@@ -103,7 +112,9 @@ class Outcome(models.TextChoices):
 
 
 class DeliveryAttempt(models.Model):
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="delivery_attempts")
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="delivery_attempts", db_index=False
+    )
     email = models.ForeignKey(OutboundEmail, on_delete=models.CASCADE, related_name="attempts")
     at = models.DateTimeField()
     outcome = models.CharField(max_length=12, choices=Outcome.choices)
@@ -119,6 +130,9 @@ class DeliveryAttempt(models.Model):
             models.Index(fields=["tenant", "at"], name="attempt_tenant_at"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+
 
 TIME_ZONE_CHOICES = sorted((name, name) for name in available_timezones())
 
@@ -126,10 +140,14 @@ TIME_ZONE_CHOICES = sorted((name, name) for name in available_timezones())
 class ReminderSettings(models.Model):
     """How a tenant's outbox sends: reminders on/off, their rhythm, and sending limits."""
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="reminder_settings")
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, related_name="reminder_settings"
+    )
     enabled = models.BooleanField("Send payment reminders", default=True)
     interval_days = models.PositiveSmallIntegerField(
-        "Days between reminders", default=7, validators=[MinValueValidator(1), MaxValueValidator(365)]
+        "Days between reminders",
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
     )
     sending_hour = models.PositiveSmallIntegerField(
         "Sending hour", default=9, validators=[MaxValueValidator(23)]
@@ -137,10 +155,14 @@ class ReminderSettings(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", choices=TIME_ZONE_CHOICES)
     # The defaults fit Microsoft 365 (30 a minute) and Gmail (2,000 a day).
     per_minute_limit = models.PositiveIntegerField(
-        "Emails per minute", default=30, validators=[MinValueValidator(1), MaxValueValidator(100_000)]
+        "Emails per minute",
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000)],
     )
     per_day_limit = models.PositiveIntegerField(
-        "Emails per day", default=2000, validators=[MinValueValidator(1), MaxValueValidator(10_000_000)]
+        "Emails per day",
+        default=2000,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000_000)],
     )
 
     def __str__(self) -> str:

@@ -1,1 +1,11 @@
-urlpatterns: list = []
+# Included at the site root: the paths are full.
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("communications/", views.email_list, name="communications"),
+    path("communications/<int:pk>/", views.email_detail, name="email_detail"),
+    path("communications/<int:pk>/resend/", views.email_resend, name="email_resend"),
+    path("settings/reminders/", views.reminder_settings, name="reminder_settings"),
+]

@@ -1,0 +1,86 @@
+"""Reads on the outbox that pages share. Every one is scoped by tenant."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Count, F, Q, QuerySet, TextField, Window
+from django.db.models.functions import Cast, RowNumber
+
+from yaypay_mail.models import Customer, Tenant
+
+from .models import Kind, OutboundEmail, Status
+
+# Lists never show bodies; a reminder's HTML can be large.
+LIST_DEFERRED = ("body_text", "body_html")
+
+
+def _listed(queryset: QuerySet[OutboundEmail]) -> QuerySet[OutboundEmail]:
+    return queryset.select_related("customer").defer(*LIST_DEFERRED)
+
+
+def emails_for_tenant(
+    tenant: Tenant,
+    *,
+    status: str | None = None,
+    customer: Customer | None = None,
+    q: str = "",
+) -> QuerySet[OutboundEmail]:
+    """The tenant's emails, newest first; `q` matches the subject or any To/Cc address,
+    ignoring case."""
+    emails = OutboundEmail.objects.filter(tenant=tenant)
+    if status:
+        emails = emails.filter(status=status)
+    if customer is not None:
+        emails = emails.filter(customer=customer)
+    q = q.strip()
+    if q:
+        # The recipient lists are JSON arrays; their text (jsonb::text on PostgreSQL, the
+        # stored JSON on SQLite) holds every address, so one LIKE per list finds a part of
+        # any address on both databases without a Python-side pass.
+        emails = emails.alias(
+            to_text=Cast("to_addresses", TextField()),
+            cc_text=Cast("cc_addresses", TextField()),
+        ).filter(Q(subject__icontains=q) | Q(to_text__icontains=q) | Q(cc_text__icontains=q))
+    return _listed(emails).order_by("-created_at", "-id")
+
+
+def emails_for_customer(customer: Customer) -> QuerySet[OutboundEmail]:
+    """The customer's emails, newest first."""
+    return _listed(
+        OutboundEmail.objects.filter(tenant_id=customer.tenant_id, customer=customer)
+    ).order_by("-created_at", "-id")
+
+
+def status_counts(tenant: Tenant, since: datetime.datetime | None = None) -> dict[str, int]:
+    """How many of the tenant's emails (created at or after `since`) are in each status;
+    every status is a key, zero included."""
+    emails = OutboundEmail.objects.filter(tenant=tenant)
+    if since is not None:
+        emails = emails.filter(created_at__gte=since)
+    counts = dict.fromkeys(Status.values, 0)
+    for row in emails.order_by().values("status").annotate(n=Count("id")):
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def latest_reminder_by_customer(tenant: Tenant) -> dict[int, OutboundEmail]:
+    """Each customer's newest reminder, by customer id (customers without one are absent)."""
+    newest_first = Window(
+        RowNumber(),
+        partition_by=[F("customer_id")],
+        order_by=[F("created_at").desc(), F("id").desc()],
+    )
+    reminders = (
+        OutboundEmail.objects.filter(tenant=tenant, kind=Kind.REMINDER, customer__isnull=False)
+        .defer(*LIST_DEFERRED)
+        .annotate(rank=newest_first)
+        .filter(rank=1)
+    )
+    return {email.customer_id: email for email in reminders}
+
+
+def recent_errors(tenant: Tenant, limit: int = 10) -> list[OutboundEmail]:
+    """The tenant's emails in Error, the most recently failed first."""
+    errors = OutboundEmail.objects.filter(tenant=tenant, status=Status.ERROR)
+    return list(_listed(errors).order_by("-updated_at", "-id")[:limit])

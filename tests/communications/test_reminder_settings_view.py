@@ -1,0 +1,110 @@
+"""Settings | Reminders: admins set the outbox's rhythm and limits."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from communications.models import ReminderSettings
+from communications.services import reminder_settings_for
+
+URL = "/settings/reminders/"
+
+
+def form(**overrides) -> dict:
+    data = {
+        "enabled": "on",
+        "interval_days": "14",
+        "sending_hour": "8",
+        "time_zone": "Europe/Paris",
+        "per_minute_limit": "20",
+        "per_day_limit": "500",
+    }
+    data.update(overrides)
+    return {name: value for name, value in data.items() if value is not None}
+
+
+def stored(tenant) -> tuple:
+    obj = reminder_settings_for(tenant)
+    return (
+        obj.enabled,
+        obj.interval_days,
+        obj.sending_hour,
+        obj.time_zone,
+        obj.per_minute_limit,
+        obj.per_day_limit,
+    )
+
+
+DEFAULTS = (True, 7, 9, "UTC", 30, 2000)
+
+
+def test_an_anonymous_visitor_is_sent_to_the_login(db):
+    for response in (Client().get(URL), Client().post(URL, form())):
+        assert response.status_code == 302
+        assert response.url.startswith("/accounts/login/")
+    assert not ReminderSettings.objects.exists()
+
+
+def test_a_collector_may_neither_read_nor_save_them(collector_client_a, tenant_a):
+    assert collector_client_a.get(URL).status_code == 403
+    assert collector_client_a.post(URL, form()).status_code == 403
+    assert stored(tenant_a) == DEFAULTS
+
+
+def test_an_admin_sees_the_defaults(admin_client_a):
+    response = admin_client_a.get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'name="interval_days" value="7"' in page
+    assert 'name="sending_hour" value="9"' in page
+    assert '<option value="UTC" selected>UTC</option>' in page
+    assert '<option value="Europe/Paris">Europe/Paris</option>' in page
+    assert 'name="per_minute_limit" value="30"' in page
+    assert 'name="per_day_limit" value="2000"' in page
+
+
+def test_an_admin_saves_them_and_sees_a_success_banner(admin_client_a, tenant_a):
+    response = admin_client_a.post(URL, form(), follow=True)
+    assert response.redirect_chain == [(URL, 302)]
+    assert "Reminder settings saved." in response.content.decode()
+    assert stored(tenant_a) == (True, 14, 8, "Europe/Paris", 20, 500)
+
+
+def test_unchecking_the_box_turns_reminders_off(admin_client_a, tenant_a):
+    admin_client_a.post(URL, form(enabled=None))
+    assert stored(tenant_a)[0] is False
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("sending_hour", "24"),
+        ("sending_hour", "-1"),
+        ("interval_days", "0"),
+        ("time_zone", "Mars/Olympus_Mons"),
+        ("per_minute_limit", "0"),
+        ("per_day_limit", "lots"),
+    ],
+)
+def test_invalid_input_shows_a_field_error_and_saves_nothing(
+    admin_client_a, tenant_a, field, value
+):
+    response = admin_client_a.post(URL, form(**{field: value}))
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    assert "Nothing was saved." in response.content.decode()
+    assert stored(tenant_a) == DEFAULTS
+
+
+def test_another_tenants_admin_changes_only_their_own_settings(admin_client_b, tenant_a, tenant_b):
+    admin_client_b.post(URL, form())
+    assert stored(tenant_b) == (True, 14, 8, "Europe/Paris", 20, 500)
+    assert stored(tenant_a) == DEFAULTS
+
+
+def test_saving_without_a_csrf_token_is_refused(admin_a, tenant_a):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_a, backend="yaypay_mail.auth.EmailBackend")
+    assert client.post(URL, form()).status_code == 403
+    assert stored(tenant_a) == DEFAULTS
