@@ -166,11 +166,16 @@ class Product:
 
     def run(self, per_tenant: int) -> tuple[float, float, list[str]]:
         import communications.services as services
-        from communications.models import DeliveryAttempt, OutboundEmail, Status
+        from communications.models import OutboundEmail, Status
         from communications.services import NewEmail, outbox_enqueue_many
 
-        OutboundEmail.objects.all().delete()
-        DeliveryAttempt.objects.all().delete()
+        from django.db import connection
+
+        with connection.cursor() as cursor:  # not timed: a clean slate for every run
+            cursor.execute(
+                "TRUNCATE communications_deliveryattempt, communications_outboundemail_invoices, "
+                "communications_outboundemail"
+            )
         tenant_ids = [t.pk for t in self.tenants]
         # The enqueue service's task kick would go to the broker; here it wakes the workers.
         services.kick_delivery = lambda **kwargs: None

@@ -96,6 +96,7 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
             lease_owner=owner,
             lease_expires_at=now + LEASE,
             send_started=False,
+            batch_first_id=min(ids),
             updated_at=now,
         )
     return list(
@@ -112,22 +113,29 @@ class Lease:
         self.owner = owner
         self.expires_at = batch[0].lease_expires_at
 
-    def renew(self, ids: list[int], *, started: bool = False) -> bool:
-        now = timezone.now()
-        fields = {"lease_expires_at": now + LEASE}
-        if started:
-            fields["send_started"] = True
+    def renew(self, ids: list[int]) -> bool:
+        expires_at = timezone.now() + LEASE
         renewed = OutboundEmail.objects.filter(
             id__in=ids, lease_owner=self.owner, status=Status.SENDING
-        ).update(**fields)
-        self.expires_at = fields["lease_expires_at"]
+        ).update(lease_expires_at=expires_at)
+        self.expires_at = expires_at
         return renewed > 0
 
-    def keep(self, ids: list[int]) -> bool:
+    def mark_started(self, email_id: int) -> bool:
+        """Before the batch's first connection: from now on its first message may be in
+        flight. One row; False if the lease was lost."""
+        return (
+            OutboundEmail.objects.filter(
+                pk=email_id, lease_owner=self.owner, status=Status.SENDING
+            ).update(send_started=True)
+            > 0
+        )
+
+    def keep(self, remaining: list[OutboundEmail]) -> bool:
         """Renew when half the lease is gone; False once the lease is lost."""
         if self.expires_at - timezone.now() > LEASE / 2:
             return True
-        return self.renew(ids)
+        return self.renew([email.pk for email in remaining])
 
 
 def send_batch(batch: list[OutboundEmail], *, owner: str) -> int:
@@ -168,11 +176,10 @@ def send_batch(batch: list[OutboundEmail], *, owner: str) -> int:
     sent = 0
     with _Session(server) as session:
         for index, email in enumerate(batch):
-            remaining = [e.pk for e in batch[index:]]
-            if not lease.keep(remaining):
+            if not lease.keep(batch[index:]):
                 logger.warning("Lease %s lost; leaving the rest of the batch to the reaper", owner)
                 break
-            if not session.connection.is_open and not lease.renew(remaining, started=True):
+            if index == 0 and not lease.mark_started(email.pk):
                 break
             try:
                 session.send(_message_for(email, identity))
@@ -268,8 +275,14 @@ RETURNING email_id
 def _record_sent(email: OutboundEmail, *, owner: str) -> int:
     now = timezone.now()
     if db_connection.vendor == "postgresql":
-        with db_connection.cursor() as cursor:
-            cursor.execute(_RECORD_SENT_SQL, {"now": now, "id": email.pk, "owner": owner})
+        import psycopg
+
+        # A server-side prepared statement: parsed and planned once per connection.
+        db_connection.ensure_connection()
+        with psycopg.Cursor(db_connection.connection) as cursor:
+            cursor.execute(
+                _RECORD_SENT_SQL, {"now": now, "id": email.pk, "owner": owner}, prepare=True
+            )
             recorded = cursor.rowcount
     else:
         recorded = OutboundEmail.objects.filter(
@@ -375,8 +388,10 @@ def reap_expired_leases() -> int:
             )
             if not held:
                 continue
-            if held[0].send_started:
-                in_flight, held = held[0], held[1:]
+            first = held[0]
+            # Its predecessors in the batch were recorded, or it was about to be sent.
+            if first.send_started or first.pk != first.batch_first_id:
+                in_flight, held = first, held[1:]
                 interrupted = SendFailure(
                     code="interrupted",
                     message=INTERRUPTED,

@@ -57,8 +57,12 @@ class OutboundEmail(models.Model):
     next_attempt_at = models.DateTimeField()
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
-    # Set with the first lease renewal after the connection opened: from then on, the
-    # lowest-id message still "sending" under this lease may have been in flight.
+    # Which message was in flight when a worker died, at no extra write per message: a
+    # worker sends its batch in id order and records each outcome as it goes, so under
+    # an expired lease only the lowest-id message still "sending" may have been sent.
+    # It surely was not if it opened the batch and the connection had not been opened
+    # (send_started, set on that one row when it is); batch_first_id is set at claim.
+    batch_first_id = models.BigIntegerField(null=True, blank=True)
     send_started = models.BooleanField(default=False)
 
     sent_at = models.DateTimeField(null=True, blank=True)

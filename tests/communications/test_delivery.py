@@ -198,7 +198,7 @@ def test_an_expired_lease_after_the_send_started_errors_only_the_message_in_flig
     use_smtp(tenant_a, starttls_server.port)
     first, second, third = queue(tenant_a, 3)
     batch = claim_batch(tenant_id=tenant_a.pk, owner="dying-worker", limit=10)
-    Lease("dying-worker", batch).renew([e.pk for e in batch], started=True)
+    Lease("dying-worker", batch).mark_started(batch[0].pk)
     config = OutgoingEmailSettings.objects.get(tenant=tenant_a)
     from communications.delivery import _message_for
     from settings_app.services import identity_for, server_for
@@ -233,7 +233,7 @@ def test_a_worker_renews_its_lease_as_a_long_batch_goes(tenant_a, starttls_serve
     batch = claim_batch(tenant_id=tenant_a.pk, owner="slow-worker", limit=10)
     lease = Lease("slow-worker", batch)
     with time_machine.travel(timezone.now() + LEASE * 0.6):
-        assert lease.keep([e.pk for e in batch])
+        assert lease.keep(batch)
         assert reap_expired_leases() == 0
     with time_machine.travel(timezone.now() + LEASE * 1.2):
         assert reap_expired_leases() == 0  # renewed above, so still held
