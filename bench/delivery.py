@@ -165,11 +165,11 @@ class Product:
         self.pids += [os.getpid(), backend_pid()]
 
     def run(self, per_tenant: int) -> tuple[float, float, list[str]]:
+        from django.db import connection
+
         import communications.services as services
         from communications.models import OutboundEmail, Status
         from communications.services import NewEmail, outbox_enqueue_many
-
-        from django.db import connection
 
         with connection.cursor() as cursor:  # not timed: a clean slate for every run
             cursor.execute(

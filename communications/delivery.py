@@ -268,7 +268,6 @@ WITH sent AS (
 INSERT INTO communications_deliveryattempt
     (tenant_id, email_id, at, outcome, stage, smtp_code, reply, worker)
 SELECT tenant_id, id, %(now)s, 'sent', '', NULL, '', %(owner)s FROM sent
-RETURNING email_id
 """
 
 
