@@ -5,12 +5,11 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet, Sum
-from django.utils import timezone
 
 from communications.models import OutboundEmail
+from communications.reminders import local_today
 from communications.selectors import latest_reminder_by_customer
 from communications.services import reminder_settings_for
 from yaypay_mail.models import Customer, Invoice, Tenant
@@ -22,8 +21,7 @@ BUCKET_LABELS = ("Current", "1-30", "31-60", "61-90", "90+")
 
 def tenant_today(tenant: Tenant, now: datetime.datetime | None = None) -> datetime.date:
     """Today in the tenant's time zone (the reminder settings'): overdue days count from it."""
-    zone = ZoneInfo(reminder_settings_for(tenant).time_zone)
-    return (now or timezone.now()).astimezone(zone).date()
+    return local_today(reminder_settings_for(tenant), now)
 
 
 def open_invoices(customer: Customer) -> QuerySet[Invoice]:
