@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from datetime import timedelta
+from email.errors import HeaderParseError
 
 from django.conf import settings
 from django.db import connection as db_connection
@@ -23,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from settings_app.hostguard import FORBIDDEN_SENTENCE, HostRefused
-from settings_app.models import OutgoingEmailSettings
+from settings_app.models import OutgoingEmailSettings, UseServer
 from settings_app.secrets import SecretUnreadable
 from settings_app.services import (
     identity_for,
@@ -47,6 +49,8 @@ BATCH_SIZE = 100
 BACKOFF_MINUTES = (1, 5, 15, 60, 240)
 MAX_TRIES = len(BACKOFF_MINUTES) + 1
 # Failures of the connection itself: every message of the batch would meet them.
+# Refusals at MAIL that every message would meet alike.
+BATCH_WIDE = {"auth_required"}
 CONNECTION_STAGES = {
     Stage.CONNECT,
     Stage.TLS,
@@ -143,6 +147,7 @@ def send_batch(batch: list[OutboundEmail], *, owner: str) -> int:
     batch = refresh_reminders(batch, owner=owner)
     if not batch:
         return 0
+    own_server = config.use_server == UseServer.SMTP
     blocked = sending_blocked_reason(config)
     if blocked:
         # No login to a server that refused ours until the settings are saved again.
@@ -151,24 +156,9 @@ def send_batch(batch: list[OutboundEmail], *, owner: str) -> int:
         return 0
     try:
         server = server_for(config, timeout=settings.SMTP_TIMEOUT)
-    except HostRefused as refusal:
-        logger.warning(
-            "Host guard refused tenant %s's server: %s", config.tenant_id, refusal.reason
-        )
-        failure = SendFailure(
-            code="host_refused",
-            message=FORBIDDEN_SENTENCE,
-            hint="Fix Settings | Email | Outgoing emails.",
-            stage=Stage.CONNECT,
-        )
-        _fail_all(batch, owner=owner, failure=failure, tried=False)
-        return 0
-    except SecretUnreadable as error:
-        failure = SendFailure(code="secret_unreadable", message=str(error), stage=Stage.AUTH)
-        _fail_all(batch, owner=owner, failure=failure, tried=False)
-        return 0
-    except SendFailure as failure:  # the gateway does not resolve
-        _fail_all(batch, owner=owner, failure=failure, tried=True)
+    except (HostRefused, SecretUnreadable, SendFailure) as error:
+        failure, tried = _route_failure(error)
+        _batch_failed(config, batch, owner=owner, failure=failure, tried=tried)
         return 0
 
     identity = identity_for(config)
@@ -182,20 +172,85 @@ def send_batch(batch: list[OutboundEmail], *, owner: str) -> int:
             if index == 0 and not lease.mark_started(email.pk):
                 break
             try:
-                session.send(_message_for(email, identity))
+                message = _message_for(email, identity)
+            except (ValueError, IndexError, HeaderParseError) as error:
+                invalid = SendFailure(
+                    code="invalid_message",
+                    message="This email cannot be sent: an address or header in it is not valid.",
+                    hint=f"{error}. Correct the customer's email addresses, then resend.",
+                )
+                _record_failure(email, owner=owner, failure=invalid, tried=False)
+                continue
+            try:
+                session.send(message)
             except SendFailure as failure:
-                if failure.stage in CONNECTION_STAGES:
+                if failure.stage in CONNECTION_STAGES or failure.code in BATCH_WIDE:
                     # Every remaining message would meet the same failure: record it
                     # for all of them now instead of knocking on the door again.
-                    if failure.code == "auth_failed":
-                        mark_failing(config, failure)
-                        _fail_due_mail_of_tenant(config, failure)
-                    _fail_all(batch[index:], owner=owner, failure=failure, tried=True)
+                    if not own_server:
+                        failure = _gateway_trouble(failure)
+                    _batch_failed(config, batch[index:], owner=owner, failure=failure, tried=True)
                     break
                 _record_failure(email, owner=owner, failure=failure)
             else:
                 sent += _record_sent(email, owner=owner)
     return sent
+
+
+def _route_failure(error: Exception) -> tuple[SendFailure, bool]:
+    """The failure (and whether it counts as a try) when no connection could be set up."""
+    if isinstance(error, HostRefused):
+        if error.unresolved:  # DNS trouble: worth retrying, unlike a refused address
+            return SendFailure(
+                code="connect_failed",
+                message="Mail server connection failed. Couldn't connect to host. Its name did not resolve.",
+                hint="It will be tried again; if it keeps failing, check the SMTP Server.",
+                temporary=True,
+                stage=Stage.CONNECT,
+            ), True
+        logger.warning("Host guard refused a tenant's server: %s", error.reason)
+        return SendFailure(
+            code="host_refused",
+            message=FORBIDDEN_SENTENCE,
+            hint="Fix Settings | Email | Outgoing emails.",
+            stage=Stage.CONNECT,
+        ), False
+    if isinstance(error, SecretUnreadable):
+        return SendFailure(code="secret_unreadable", message=str(error), stage=Stage.AUTH), False
+    return error, True
+
+
+def _gateway_trouble(failure: SendFailure) -> SendFailure:
+    """The platform gateway's own trouble is the operator's to fix: tenants see a
+    neutral, temporary failure, never the gateway's address or login advice."""
+    logger.error(
+        "Default gateway failed at %s: %s (%s)", failure.stage, failure.code, failure.server_said()
+    )
+    return SendFailure(
+        code="gateway_unavailable",
+        message="YayPay's email gateway could not take this email just now.",
+        hint="It will be tried again automatically.",
+        temporary=True,
+        stage=failure.stage,
+    )
+
+
+def _batch_failed(
+    config: OutgoingEmailSettings,
+    emails: list[OutboundEmail],
+    *,
+    owner: str,
+    failure: SendFailure,
+    tried: bool,
+) -> None:
+    """A failure of the route itself. On the tenant's own server a permanent one is a
+    settings problem: it becomes the settings' last result (page and Dashboard), and a
+    refused login also ends the tenant's due mail and blocks further logins."""
+    if config.use_server == UseServer.SMTP and not failure.temporary:
+        mark_failing(config, failure)
+        if failure.code == "auth_failed":
+            _fail_due_mail_of_tenant(config, failure)
+    _fail_all(emails, owner=owner, failure=failure, tried=tried)
 
 
 class _Session:
@@ -213,6 +268,9 @@ class _Session:
         self.connection.close()
 
     def send(self, message) -> None:
+        # Each message (and a reconnect for it) gets the whole SMTP_DEADLINE, so one
+        # slow server cannot hold a worker past its lease.
+        self.connection.set_deadline(time.monotonic() + settings.SMTP_DEADLINE)
         try:
             self.connection.send(message)
         except SendFailure as failure:

@@ -147,22 +147,22 @@ def refresh_reminders(batch: list[OutboundEmail], *, owner: str) -> list[Outboun
                 updated_at=timezone.now(),
             )
             continue
-        if len(still_open) < len(invoices):
-            still_open.sort(key=lambda i: (i.due_on, i.number))
-            rendered = render_reminder(
-                tenant=email.tenant,
-                customer=email.customer,
-                invoices=still_open,
-                today=email.reminder_date,
-            )
-            email.subject, email.body_text, email.body_html = (
-                rendered.subject,
-                rendered.text,
-                rendered.html,
-            )
+        # Re-rendered every time: paid invoices drop out and part-payments show as
+        # they stand now, not as they stood when the reminder was queued.
+        still_open.sort(key=lambda i: (i.due_on, i.number))
+        rendered = render_reminder(
+            tenant=email.tenant,
+            customer=email.customer,
+            invoices=still_open,
+            today=email.reminder_date,
+        )
+        current = (rendered.subject, rendered.text, rendered.html)
+        if current != (email.subject, email.body_text, email.body_html):
+            email.subject, email.body_text, email.body_html = current
             OutboundEmail.objects.filter(pk=email.pk).update(
                 subject=email.subject, body_text=email.body_text, body_html=email.body_html
             )
+        if len(still_open) < len(invoices):
             email.invoices.set(still_open)
         keep.append(email)
     return keep

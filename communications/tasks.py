@@ -51,12 +51,19 @@ def schedule_daily_reminders() -> int:
     often; a second run the same day queues nothing (reminders.schedule_reminders)."""
     from zoneinfo import ZoneInfo
 
-    from .models import ReminderSettings
+    from yaypay_mail.models import Tenant
+
     from .reminders import schedule_reminders
+    from .services import reminder_settings_for
 
     now = timezone.now()
     queued = 0
-    for limits in ReminderSettings.objects.filter(enabled=True).select_related("tenant"):
-        if now.astimezone(ZoneInfo(limits.time_zone)).hour >= limits.sending_hour:
-            queued += schedule_reminders(tenant=limits.tenant)
+    # Every tenant, not only those whose settings row exists: reminders are on by default.
+    for tenant in Tenant.objects.all():
+        limits = reminder_settings_for(tenant)
+        if (
+            limits.enabled
+            and now.astimezone(ZoneInfo(limits.time_zone)).hour >= limits.sending_hour
+        ):
+            queued += schedule_reminders(tenant=tenant)
     return queued

@@ -46,21 +46,26 @@ _NEVER = [
         "fd00:ec2::254/128",  # AWS metadata over IPv6 (also in fc00::/7)
         "fc00::/7",
         "fe80::/10",
+        "fec0::/10",  # site-local (deprecated)
+        "64:ff9b:1::/48",  # local-use NAT64
         "ff00::/8",
         "2001::/32",  # Teredo tunnels hide the real IPv4 end point
         "100::/64",  # discard-only
     )
 ]
-_NAT64 = [ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48")]
+_NAT64 = [ipaddress.ip_network("64:ff9b::/96")]
 
 
 class HostRefused(Exception):
     """The guard's refusal. Its text is the one sentence the page shows; `reason`
     is for the audit trail and logs, and never holds a server's reply."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, *, unresolved: bool = False):
         super().__init__(FORBIDDEN_SENTENCE)
         self.reason = reason
+        # The name did not resolve (or DNS timed out): refused on the settings page,
+        # but only a temporary failure for mail that was already configured.
+        self.unresolved = unresolved
 
 
 class ResolveFailed(Exception):
@@ -105,14 +110,14 @@ def normalise_host(value: str) -> str:
 
 def is_public_unicast(ip: IPAddress) -> bool:
     """True only for an address on the public internet that is not the cloud's own."""
+    if any(ip in net for net in _NEVER if net.version == ip.version):
+        return False
     if isinstance(ip, ipaddress.IPv6Address):
         embedded = _embedded_ipv4(ip)
         if embedded is not None:
             return is_public_unicast(embedded)
         if ip in ipaddress.ip_network("::/96"):  # IPv4-compatible (deprecated) and ::, ::1
             return False
-    if any(ip in net for net in _NEVER if net.version == ip.version):
-        return False
     return (
         ip.is_global
         and not ip.is_multicast
@@ -197,7 +202,7 @@ def check_host(host: str, port: int, *, timeout: float) -> CheckedHost:
     try:
         addresses = resolve(name, port, timeout=timeout)
     except ResolveFailed as error:
-        raise HostRefused(str(error)) from None
+        raise HostRefused(str(error), unresolved=True) from None
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if not (is_public_unicast(ip) or _allowlisted(name, ip)):

@@ -102,8 +102,9 @@ class _CachingHeaderRegistry(HeaderRegistry):
         return header
 
 
-# policy.SMTP, refusing CR/LF in headers, with the faster header factory.
-SMTP_POLICY = policy.SMTP.clone(header_factory=_CachingHeaderRegistry())
+# policy.SMTP, refusing CR/LF in headers, with the faster header factory; bodies are
+# 7-bit (non-ASCII text goes quoted-printable), so no server needs 8BITMIME.
+SMTP_POLICY = policy.SMTP.clone(header_factory=_CachingHeaderRegistry(), cte_type="7bit")
 
 
 class _PinnedSMTP(smtplib.SMTP):
@@ -283,6 +284,12 @@ class SMTPConnection:
             recipient=recipient,
             deadline_hit=self._deadline_hit(),
         )
+
+    def set_deadline(self, deadline: float) -> None:
+        """A new overall deadline, for example per message of a batch."""
+        self.deadline = deadline
+        if self._smtp is not None:
+            self._smtp.deadline = deadline
 
     def send(self, message: EmailMessage) -> None:
         """Send over the open session. Every recipient must be accepted."""

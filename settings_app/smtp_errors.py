@@ -76,23 +76,32 @@ class ReplyScrubber:
             self._secrets.append(password)
             for form in forms:
                 self._secrets.append(base64.b64encode(form.encode()).decode().rstrip("="))
+            self._secrets = [secret for secret in self._secrets if secret.strip()]
 
     def clean(self, reply: bytes | str) -> str:
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        # Before and after collapsing whitespace: a password may itself hold some.
+        for secret in self._secrets:
+            text = text.replace(secret, "[hidden]")
         text = " ".join(text.split())
         for secret in self._secrets:
-            if secret:
-                text = text.replace(secret, "[hidden]")
+            text = text.replace(" ".join(secret.split()), "[hidden]")
         return text[:500]
 
 
-_GMAIL_APP_PASSWORD = re.compile(r"5\.7\.9|application-specific|5\.7\.8")
+_GMAIL_APP_PASSWORD = re.compile(r"5\.7\.9|application-specific", re.I)
+_GOOGLE = re.compile(r"google|gmail", re.I)
 _MICROSOFT_AUTH_DISABLED = re.compile(
     r"5\.7\.139|5\.7\.30|basic authentication|smtpclientauthentication", re.I
 )
-_SENDER_WORDS = re.compile(
-    r"sender|send ?as|5\.1\.7|5\.1\.8|5\.7\.60|not owned|from address|mail from", re.I
+_LOGIN_REQUIRED = re.compile(
+    r"authentication required|5\.7\.57|relay access denied|relaying denied|5\.7\.0 must issue", re.I
 )
+_SENDER_WORDS = re.compile(
+    r"sender|send ?as|5\.1\.7|5\.1\.8|5\.7\.60|5\.2\.252|not owned|from address|mail from", re.I
+)
+# After DATA only the unambiguous ones: "sender" there often means reputation.
+_SEND_AS_DENIED = re.compile(r"send ?as|5\.2\.252|5\.7\.60|not owned", re.I)
 
 
 def _connect_failure(detail: str, hint: str, *, stage: str) -> SendFailure:
@@ -219,11 +228,13 @@ def classify(
                 "Microsoft 365 has SMTP AUTH disabled for this mailbox or for your organisation: "
                 "ask your Microsoft 365 admin to enable Authenticated SMTP for this mailbox."
             )
-        elif _GMAIL_APP_PASSWORD.search(reply):
+        elif _GMAIL_APP_PASSWORD.search(reply) or _GOOGLE.search(f"{host} {reply}"):
             hint = (
                 "Check the Username and Password. Gmail needs an app password "
                 "(Google Account | Security | App passwords) instead of your usual password."
             )
+        if temporary:
+            hint = "The server could not check the login just now; it will be tried again."
         return SendFailure(
             code="auth_failed", message="Authentication failed.", hint=hint, **common
         )
@@ -242,7 +253,18 @@ def classify(
             hint="Try again later; if it keeps happening, check that this server accepts mail from the addresses below.",
             **common,
         )
-    if stage == Stage.MAIL or (stage == Stage.RCPT and _SENDER_WORDS.search(reply)):
+    if stage in (Stage.MAIL, Stage.RCPT) and (code == 530 or _LOGIN_REQUIRED.search(reply)):
+        return SendFailure(
+            code="auth_required",
+            message=f"The server {where} requires a login before it accepts mail.",
+            hint="Fill in Username and Password (usually the mailbox's address and its password).",
+            **common,
+        )
+    if (
+        stage == Stage.MAIL
+        or (stage == Stage.RCPT and _SENDER_WORDS.search(reply))
+        or (stage in (Stage.DATA, Stage.AFTER_DATA) and _SEND_AS_DENIED.search(reply))
+    ):
         return SendFailure(
             code="sender_refused",
             message=f"The server refused the sender {sender}.",

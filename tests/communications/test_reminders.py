@@ -173,3 +173,39 @@ def test_seed_demo_creates_customers_with_some_overdue_invoices(db):
 
     overdue = Invoice.objects.filter(tenant__name="Demo Co", paid=False, due_on__lt=tz.localdate())
     assert 0 < overdue.count() < Invoice.objects.filter(tenant__name="Demo Co").count()
+
+
+def test_part_payments_show_as_they_stand_when_the_reminder_goes_out(
+    tenant_a, customers, starttls_server
+):
+    use_smtp(tenant_a, starttls_server.port)
+    schedule_reminders(tenant=tenant_a, today=TODAY)
+    Invoice.objects.filter(number="INV-1").update(open_balance=Decimal("200.00"))
+    deliver_due(tenant_id=tenant_a.pk)
+    (received,) = starttls_server.wait_for(1)
+    text = received.message.get_body(("plain",)).get_content()
+    assert "200.00 USD" in text and "1200.00" not in text
+    assert "250.50 USD" in text  # the new total
+
+
+def test_send_reminders_skips_tenants_that_turned_reminders_off(tenant_a, customers):
+    limits = reminder_settings_for(tenant_a)
+    limits.enabled = False
+    limits.save()
+    out = StringIO()
+    call_command("send_reminders", stdout=out)
+    assert "Acme Corp: reminders are off" in out.getvalue()
+    assert not OutboundEmail.objects.exists()
+
+
+def test_the_daily_task_reaches_tenants_that_never_opened_their_settings(tenant_a, customers):
+    import time_machine
+
+    from communications.models import ReminderSettings
+    from communications.tasks import schedule_daily_reminders
+
+    ReminderSettings.objects.filter(tenant=tenant_a).delete()
+    with time_machine.travel(datetime.datetime(2026, 11, 25, 10, 0, tzinfo=datetime.UTC)):
+        assert schedule_daily_reminders() == 1
+    with time_machine.travel(datetime.datetime(2026, 11, 26, 8, 0, tzinfo=datetime.UTC)):
+        assert schedule_daily_reminders() == 0  # before the sending hour (9)

@@ -49,6 +49,8 @@ HOSTILE_ADDRESSES = [
     ("64:ff9b::7f00:1", "NAT64 of loopback"),
     ("64:ff9b::a9fe:a9fe", "NAT64 of metadata"),
     ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"),
+    ("fec0::1", "site-local v6"),
+    ("64:ff9b:1:8:8:8:808:808", "local-use NAT64 with public-looking tail"),
     ("169.254.169.254", "AWS/GCP/Azure metadata"),
     ("fd00:ec2::254", "AWS metadata v6"),
     ("100.100.100.200", "Alibaba metadata"),

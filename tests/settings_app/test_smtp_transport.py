@@ -185,3 +185,52 @@ def test_a_reply_echoing_the_credentials_is_scrubbed(raw_server_factory):
 def test_the_builder_refuses_line_breaks_in_headers(field):
     with pytest.raises(ValueError):
         _message(**{field: "Acme\r\nBcc: victim@evil.example"})
+
+
+@pytest.mark.parametrize(
+    "stage,reply,code,temporary",
+    [
+        ("mail", "530 5.7.0 Authentication Required", "auth_required", False),
+        ("rcpt", "554 5.7.1 <c@x.example>: Relay access denied", "auth_required", False),
+        (
+            "end_of_data",
+            "554 5.2.252 SendAsDenied; ar@acme.example not allowed to send as x",
+            "sender_refused",
+            False,
+        ),
+        ("end_of_data", "550 5.7.1 Message rejected: sender reputation", "message_refused", False),
+        ("auth", "454 4.7.0 Temporary authentication failure", "auth_failed", True),
+    ],
+)
+def test_refusals_that_look_alike_are_told_apart(raw_server_factory, stage, reply, code, temporary):
+    server = raw_server_factory("scripted", script={stage: reply})
+    failure = _failure(_server(server.port, encryption="none"))
+    assert (failure.code, failure.temporary) == (code, temporary)
+
+
+def test_the_gmail_app_password_advice_is_only_for_gmail(raw_server_factory):
+    server = raw_server_factory(
+        "scripted", script={"auth": "535 5.7.8 Error: authentication failed"}
+    )
+    failure = _failure(_server(server.port, encryption="none"))
+    assert "Gmail" not in failure.hint
+    assert failure.hint == "Check the Username and Password."
+
+
+def test_a_password_with_whitespace_is_scrubbed_from_echoed_replies(raw_server_factory):
+    password = "pa\tss  word"
+    server = raw_server_factory("scripted", script={"auth": "535 5.7.8 bad pa ss word"})
+    failure = _failure(_server(server.port, encryption="none", password=password))
+    assert "pa ss word" not in failure.full_text()
+
+
+def test_non_ascii_text_travels_as_7bit(starttls_server):
+    _send(
+        _server(starttls_server.port),
+        _message(text="Grüße, Müller — bitte zahlen.", from_name="Zoë AR"),
+    )
+    (received,) = starttls_server.wait_for(1)
+    assert b"Content-Transfer-Encoding: 8bit" not in received.raw
+    assert max(received.raw) < 128
+    assert received.message.get_body(("plain",)).get_content().startswith("Grüße, Müller")
+    assert received.message["From"] == "Zoë AR <ar@acme.example>"

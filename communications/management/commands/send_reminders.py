@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from communications.reminders import schedule_reminders
+from communications.services import reminder_settings_for
 from yaypay_mail.models import Tenant
 
 
@@ -21,6 +22,11 @@ class Command(BaseCommand):
                 raise CommandError(f"No tenant named {tenant!r}.")
         total = 0
         for each in tenants:
+            if not reminder_settings_for(each).enabled:
+                self.stdout.write(
+                    f"{each.name}: reminders are off (Settings | Reminders); skipped."
+                )
+                continue
             self.stdout.write(f"{each.name}:")
             queued = schedule_reminders(tenant=each, progress=self._progress)
             self.stdout.write(f"\n  queued {queued} reminder(s)")
