@@ -18,6 +18,7 @@ import uuid
 from datetime import timedelta
 from email.errors import HeaderParseError
 
+import psycopg
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
@@ -105,7 +106,7 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
         )
     return list(
         OutboundEmail.objects.filter(id__in=ids, lease_owner=owner, status=Status.SENDING)
-        .select_related("tenant")
+        .select_related("tenant", "customer")  # reminders are re-rendered before sending
         .order_by("id")
     )
 
@@ -332,8 +333,6 @@ SELECT tenant_id, id, %(now)s, 'sent', '', NULL, '', %(owner)s FROM sent
 def _record_sent(email: OutboundEmail, *, owner: str) -> int:
     now = timezone.now()
     if db_connection.vendor == "postgresql":
-        import psycopg
-
         # A server-side prepared statement: parsed and planned once per connection.
         db_connection.ensure_connection()
         with psycopg.Cursor(db_connection.connection) as cursor:
@@ -380,7 +379,7 @@ def _failure_fields(
         "smtp_reply": failure.smtp_reply,
     }
     if failure.code == "interrupted":
-        fields.update(status=Status.ERROR, error_message=INTERRUPTED + ". " + failure.hint)
+        fields["status"] = Status.ERROR
         return fields, Outcome.INTERRUPTED
     if failure.temporary and tried and tries < MAX_TRIES:
         fields.update(

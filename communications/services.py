@@ -38,10 +38,6 @@ class NewEmail:
     invoices: Sequence[Invoice] = ()
 
 
-def outbox_enqueue(*, tenant: Tenant, email: NewEmail) -> OutboundEmail:
-    return outbox_enqueue_many(tenant=tenant, emails=[email])[0]
-
-
 def outbox_enqueue_many(
     *, tenant: Tenant, emails: Iterable[NewEmail], kick: bool = True
 ) -> list[OutboundEmail]:

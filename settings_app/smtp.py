@@ -221,10 +221,6 @@ class SMTPConnection:
         except (OSError, smtplib.SMTPException):
             smtp.close()
 
-    @property
-    def is_open(self) -> bool:
-        return self._smtp is not None
-
     @sensitive_variables("server")
     def _connect(self, address: str) -> _PinnedSMTP:
         server = self.server

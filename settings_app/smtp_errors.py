@@ -59,7 +59,9 @@ class SendFailure(Exception):
 
     def full_text(self) -> str:
         """One line for lists and the audit trail."""
-        parts = [self.message, self.hint]
+        # A sentence without its own stop (the contract's INTERRUPTED) still gets one.
+        message = self.message if self.message.endswith((".", "!", "?")) else self.message + "."
+        parts = [message, self.hint]
         if said := self.server_said():
             parts.append(f"Server said: {said}")
         return " ".join(part for part in parts if part)
