@@ -1,17 +1,19 @@
+# The one image for web, worker and beat (docker-compose.yml picks the command).
 FROM python:3.13-slim
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# PYTHONPATH: every app directory under /app is importable as copied, listed or not.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/app
 WORKDIR /app
-COPY pyproject.toml ./
-COPY yaypay_mail ./yaypay_mail
-COPY settings_app ./settings_app
-COPY communications ./communications
-COPY statements ./statements
-COPY dev ./dev
-COPY templates ./templates
-COPY static ./static
-COPY manage.py ./
-RUN pip install --no-cache-dir . gunicorn \
+# All of the tree but what .dockerignore leaves out: new apps need no line here.
+COPY . .
+RUN pip install --no-cache-dir . \
  && DEBUG=true python manage.py collectstatic --noinput
 USER nobody
 EXPOSE 8000
-CMD ["gunicorn", "yaypay_mail.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+# gthread: a request may wait on SMTP (the settings page sends its test message in the
+# request, up to SMTP_DEADLINE, 30 s by default), so threads keep other requests moving
+# and --timeout stays well above that deadline.
+CMD ["gunicorn", "yaypay_mail.wsgi:application", \
+     "--bind", "0.0.0.0:8000", \
+     "--worker-class", "gthread", "--workers", "2", "--threads", "8", \
+     "--timeout", "60", "--graceful-timeout", "30", \
+     "--worker-tmp-dir", "/dev/shm"]

@@ -59,11 +59,13 @@ class OutboundEmail(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     # Which message was in flight when a worker died, at no extra write per message: a
     # worker sends its batch in id order and records each outcome as it goes, so under
-    # an expired lease only the lowest-id message still "sending" may have been sent.
-    # It surely was not if it opened the batch and the connection had not been opened
-    # (send_started, set on that one row when it is); batch_first_id is set at claim.
-    batch_first_id = models.BigIntegerField(null=True, blank=True)
+    # an expired lease only the lowest-id message still "sending" may have been sent,
+    # and only if the batch had begun sending (send_started, set on the whole batch by
+    # one UPDATE just before its first send).
     send_started = models.BooleanField(default=False)
+    # Claims since the last outcome: a message whose worker keeps dying (OOM, time
+    # limits) ends as Error after MAX_CLAIMS instead of looping through the reaper.
+    claims = models.PositiveSmallIntegerField(default=0)
 
     sent_at = models.DateTimeField(null=True, blank=True)
     error_code = models.CharField(max_length=40, blank=True)

@@ -116,9 +116,15 @@ def schedule_reminders(
     return queued
 
 
-def refresh_reminders(batch: list[OutboundEmail], *, owner: str) -> list[OutboundEmail]:
+def refresh_reminders(
+    batch: list[OutboundEmail],
+    *,
+    owner: str,
+    on_error: Callable[[OutboundEmail, Exception], None],
+) -> list[OutboundEmail]:
     """Just before sending: a reminder whose invoices were all paid becomes Cancelled; one
-    with some paid is re-rendered without them. Returns what is left to send."""
+    with some paid is re-rendered without them. Returns what is left to send; a reminder
+    that cannot be re-rendered goes to `on_error` instead."""
     reminder_ids = [email.pk for email in batch if email.kind == Kind.REMINDER]
     if not reminder_ids:
         return batch
@@ -135,34 +141,42 @@ def refresh_reminders(batch: list[OutboundEmail], *, owner: str) -> list[Outboun
         if email.kind != Kind.REMINDER or not invoices:
             keep.append(email)
             continue
-        still_open = [i for i in invoices if not i.paid and i.open_balance > 0]
-        if not still_open:
-            OutboundEmail.objects.filter(
-                pk=email.pk, lease_owner=owner, status=Status.SENDING
-            ).update(
-                status=Status.CANCELLED,
-                lease_owner="",
-                lease_expires_at=None,
-                error_message="All its invoices were paid before it was sent.",
-                updated_at=timezone.now(),
-            )
-            continue
-        # Re-rendered every time: paid invoices drop out and part-payments show as
-        # they stand now, not as they stood when the reminder was queued.
-        still_open.sort(key=lambda i: (i.due_on, i.number))
-        rendered = render_reminder(
-            tenant=email.tenant,
-            customer=email.customer,
-            invoices=still_open,
-            today=email.reminder_date,
-        )
-        current = (rendered.subject, rendered.text, rendered.html)
-        if current != (email.subject, email.body_text, email.body_html):
-            email.subject, email.body_text, email.body_html = current
-            OutboundEmail.objects.filter(pk=email.pk).update(
-                subject=email.subject, body_text=email.body_text, body_html=email.body_html
-            )
-        if len(still_open) < len(invoices):
-            email.invoices.set(still_open)
-        keep.append(email)
+        try:
+            if _refresh_reminder(email, invoices, owner=owner):
+                keep.append(email)
+        except Exception as error:
+            on_error(email, error)
     return keep
+
+
+def _refresh_reminder(email: OutboundEmail, invoices: list[Invoice], *, owner: str) -> bool:
+    """False when the reminder was cancelled (everything in it is paid)."""
+    still_open = [i for i in invoices if not i.paid and i.open_balance > 0]
+    if not still_open:
+        OutboundEmail.objects.filter(pk=email.pk, lease_owner=owner, status=Status.SENDING).update(
+            status=Status.CANCELLED,
+            lease_owner="",
+            lease_expires_at=None,
+            claims=0,
+            error_message="All its invoices were paid before it was sent.",
+            updated_at=timezone.now(),
+        )
+        return False
+    # Re-rendered every time: paid invoices drop out and part-payments show as
+    # they stand now, not as they stood when the reminder was queued.
+    still_open.sort(key=lambda i: (i.due_on, i.number))
+    rendered = render_reminder(
+        tenant=email.tenant,
+        customer=email.customer,
+        invoices=still_open,
+        today=email.reminder_date,
+    )
+    current = (rendered.subject, rendered.text, rendered.html)
+    if current != (email.subject, email.body_text, email.body_html):
+        email.subject, email.body_text, email.body_html = current
+        OutboundEmail.objects.filter(pk=email.pk).update(
+            subject=email.subject, body_text=email.body_text, body_html=email.body_html
+        )
+    if len(still_open) < len(invoices):
+        email.invoices.set(still_open)
+    return True

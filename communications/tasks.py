@@ -1,14 +1,21 @@
 """Celery entry points: thin, taking ids and calling services. Beat runs the periodic
-ones every minute (DESIGN.md): no task is ever scheduled with a countdown or ETA."""
+ones (the reaper every 15 s, the others every minute): no task is ever scheduled with
+a countdown or ETA, which Redis would re-deliver after its visibility time-out."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from celery.signals import worker_process_init, worker_shutting_down
 from django.utils import timezone
 
+from . import shutdown
+
 logger = logging.getLogger(__name__)
+
+worker_process_init.connect(shutdown.install_in_child, weak=False)
+worker_shutting_down.connect(shutdown.pass_on_to_children, weak=False)
 
 
 @shared_task(acks_late=True)
@@ -19,7 +26,10 @@ def deliver_tenant_mail(tenant_id: int) -> int:
 
     if not Tenant.objects.filter(pk=tenant_id).exists():
         return 0  # deleted since the task was queued
-    return deliver_due(tenant_id=tenant_id)
+    sent = deliver_due(tenant_id=tenant_id)
+    if shutdown.stop_requested():
+        shutdown.exit_now()  # the unsent rest is back in the queue
+    return sent
 
 
 @shared_task(acks_late=True)
@@ -33,16 +43,22 @@ def drain_due_mail() -> int:
             status=Status.QUEUED, next_attempt_at__lte=timezone.now()
         ).values_list("tenant_id", flat=True)
     )
+    from .services import kick_delivery
+
     for tenant_id in tenant_ids:
-        deliver_tenant_mail.delay(tenant_id)
+        kick_delivery(tenant_id=tenant_id)
     return len(tenant_ids)
 
 
 @shared_task(acks_late=True)
 def reap_expired_leases() -> int:
-    from .delivery import reap_expired_leases as reap
+    from .leases import reap_expired_leases as reap
+    from .services import kick_delivery
 
-    return reap()
+    tenant_ids = reap()
+    for tenant_id in tenant_ids:
+        kick_delivery(tenant_id=tenant_id)
+    return len(tenant_ids)
 
 
 @shared_task(acks_late=True)
@@ -65,5 +81,11 @@ def schedule_daily_reminders() -> int:
             limits.enabled
             and now.astimezone(ZoneInfo(limits.time_zone)).hour >= limits.sending_hour
         ):
-            queued += schedule_reminders(tenant=tenant)
+            count = schedule_reminders(tenant=tenant)
+            queued += count
+            if count:
+                logger.info(
+                    "Reminders queued",
+                    extra={"tenant_id": tenant.pk, "outcome": "scheduled", "count": count},
+                )
     return queued

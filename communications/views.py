@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,40 +10,57 @@ from django.views.decorators.http import require_POST
 from yaypay_mail.models import Customer, Role
 from yaypay_mail.tenancy import admin_required, get_for_tenant, role_required
 
+from .filters import EmailListFilters, with_query
 from .forms import ReminderSettingsForm
 from .models import OutboundEmail, Status
 from .selectors import emails_for_tenant
 from .services import outbox_resend, reminder_settings_for
 
 PAGE_SIZE = 50
+# Pages build their Resend `next` from known filters only, so a longer one is not theirs.
+MAX_NEXT_LENGTH = 2000
 
 
 @role_required()
 def email_list(request):
-    status = request.GET.get("status", "")
-    if status not in Status.values:
-        status = ""
+    form = EmailListFilters(request.GET)
+    if not form.is_valid():
+        # Bad input runs no query: the page says what is wrong, with a 400.
+        return _render_list(request, form, page=None, customer=None, status=400)
+    filters = form.cleaned_data
     customer = None
-    if customer_id := request.GET.get("customer", ""):
-        try:
-            customer = get_for_tenant(request, Customer, int(customer_id))
-        except ValueError:
-            raise Http404 from None
-    q = request.GET.get("q", "").strip()
+    if filters["customer"] is not None:
+        customer = get_for_tenant(request, Customer, filters["customer"])
+    emails = emails_for_tenant(
+        request.tenant, status=filters["status"] or None, customer=customer, q=filters["q"]
+    )
+    page = Paginator(emails, PAGE_SIZE).get_page(filters["page"])
+    return _render_list(request, form, page=page, customer=customer)
 
-    emails = emails_for_tenant(request.tenant, status=status or None, customer=customer, q=q)
-    page = Paginator(emails, PAGE_SIZE).get_page(request.GET.get("page"))
+
+def _render_list(request, form, *, page, customer, status: int = 200):
+    """The list page; every link and Resend form on it carries only the cleaned filters."""
+    cleaned = form.cleaned_data  # after a failed is_valid(), the fields that were valid
+    filters = {name: cleaned.get(name) for name in ("status", "customer", "q")}
+    filters = {name: value for name, value in filters.items() if value}
+    list_url = reverse("communications")
+    on_page = page.number if page is not None and page.number > 1 else None
     return render(
         request,
         "communications/email_list.html",
         {
+            "form": form,
             "page": page,
-            "status": status,
+            "status": filters.get("status", ""),
             "statuses": Status.choices,
             "customer": customer,
-            "q": q,
+            "q": filters.get("q", ""),
+            "filters": filters,
+            "next_url": with_query(list_url, {**filters, "page": on_page}),
+            "all_customers_url": with_query(list_url, {**filters, "customer": None}),
             "time_zone": reminder_settings_for(request.tenant).time_zone,
         },
+        status=status,
     )
 
 
@@ -71,12 +87,19 @@ def email_resend(request, pk: int):
         messages.success(request, result.message)
     else:
         messages.error(request, result.message)
+    return redirect(_safe_next(request) or reverse("email_detail", args=[email.pk]))
+
+
+def _safe_next(request) -> str:
+    """The posted `next` if it is a short path on this site, else ""."""
     next_url = request.POST.get("next", "")
+    if len(next_url) > MAX_NEXT_LENGTH or any(ord(char) < 32 for char in next_url):
+        return ""
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        next_url = reverse("email_detail", args=[email.pk])
-    return redirect(next_url)
+        return ""
+    return next_url
 
 
 @admin_required

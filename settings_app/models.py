@@ -32,6 +32,9 @@ class OutgoingEmailSettings(models.Model):
     password_encrypted = models.TextField(blank=True)
     encryption = models.CharField(max_length=3, choices=Encryption.choices, default=Encryption.TLS)
     updated_at = models.DateTimeField(auto_now=True)
+    # Incremented by every save: a worker that read older settings (an old password)
+    # must not mark these failing, nor clear their failure.
+    version = models.PositiveIntegerField(default=0)
 
     # The last test (or, later, delivery) result: what the page shows.
     last_tested_at = models.DateTimeField(null=True, blank=True)

@@ -1,4 +1,6 @@
-"""SMTP passwords at rest: Fernet tokens under MultiFernet over FERNET_KEYS (newest first)."""
+"""SMTP passwords at rest: Fernet tokens under MultiFernet over FERNET_KEYS (newest first).
+The keys are checked at start-up (yaypay_mail.settings); here they never reach a
+traceback's local variables."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ class SecretUnreadable(Exception):
 
 
 @lru_cache(maxsize=4)
+@sensitive_variables("keys", "key")
 def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key.encode()) for key in keys])
 
@@ -35,6 +38,15 @@ def decrypt(token: str) -> str:
         raise SecretUnreadable(
             "The stored SMTP password cannot be decrypted with FERNET_KEYS; enter it again."
         ) from None
+
+
+def readable(token: str) -> bool:
+    """Whether the configured keys open this token."""
+    try:
+        decrypt(token)
+    except SecretUnreadable:
+        return False
+    return True
 
 
 def rotate(token: str) -> str:

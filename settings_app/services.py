@@ -16,9 +16,10 @@ from django.views.decorators.debug import sensitive_variables
 from yaypay_mail.models import Tenant
 
 from . import secrets
-from .hostguard import CheckedHost, ResolveFailed, check_host, resolve
+from .hostguard import CheckedHost, check_host
+from .messages import build_message
 from .models import AuditAction, OutgoingEmailSettings, SettingsAuditEntry, UseServer
-from .smtp import MailServer, SMTPConnection, build_message
+from .routes import route_for
 from .smtp_errors import SendFailure
 
 logger = logging.getLogger(__name__)
@@ -69,55 +70,6 @@ def identity_for(config: OutgoingEmailSettings) -> Identity:
     )
 
 
-def gateway_server(*, timeout: float) -> MailServer:
-    """The operator's gateway. The tenant host guard does not apply to it."""
-    gateway = settings.DEFAULT_GATEWAY
-    try:
-        addresses = resolve(gateway["HOST"], gateway["PORT"], timeout=timeout)
-    except ResolveFailed as error:
-        raise SendFailure(
-            code="gateway_unreachable",
-            message="The default gateway cannot be reached.",
-            hint=f"{error}. The platform operator has been told.",
-            temporary=True,
-            stage="connect",
-        ) from None
-    return MailServer(
-        host=gateway["HOST"],
-        port=gateway["PORT"],
-        encryption=gateway["ENCRYPTION"],
-        addresses=addresses,
-        username=gateway["USERNAME"],
-        password=gateway["PASSWORD"],
-    )
-
-
-@sensitive_variables("password")
-def tenant_server(
-    config: OutgoingEmailSettings, *, timeout: float, checked: CheckedHost | None = None
-) -> MailServer:
-    """The tenant's own server, at addresses the host guard checked (HostRefused otherwise)."""
-    if checked is None:
-        checked = check_host(config.host, config.port or 0, timeout=timeout)
-    password = secrets.decrypt(config.password_encrypted) if config.password_encrypted else ""
-    return MailServer(
-        host=checked.name,
-        port=checked.port,
-        encryption=config.encryption,
-        addresses=checked.addresses,
-        username=config.username,
-        password=password,
-    )
-
-
-def server_for(
-    config: OutgoingEmailSettings, *, timeout: float, checked: CheckedHost | None = None
-) -> MailServer:
-    if config.use_server == UseServer.SMTP:
-        return tenant_server(config, timeout=timeout, checked=checked)
-    return gateway_server(timeout=timeout)
-
-
 def next_test_allowed_at(tenant: Tenant, *, now: datetime) -> datetime | None:
     """None while the tenant is under SMTP_TEST_LIMIT tests in the last hour; otherwise
     the time the oldest of those leaves the window."""
@@ -146,8 +98,8 @@ class TestLimitReached(Exception):
 
 @sensitive_variables("data", "password")
 def save_and_test(*, tenant: Tenant, actor, data: dict) -> TestOutcome:
-    """DESIGN.md's "save, then test": guard, limit, save, then send the test message at
-    once under one deadline. Raises HostRefused or TestLimitReached with nothing saved."""
+    """Save, then test: guard, limit, save, then send the test message at once under
+    one deadline. Raises HostRefused or TestLimitReached with nothing saved."""
     deadline = time.monotonic() + settings.SMTP_DEADLINE
     timeout = min(settings.SMTP_TIMEOUT, settings.SMTP_DEADLINE)
     checked = None
@@ -193,6 +145,7 @@ def _apply(config: OutgoingEmailSettings, data: dict) -> list[str]:
     drop_password = not values["username"] or any(name in changed for name in PASSWORD_BOUND)
     for name in AUDITED_FIELDS:
         setattr(config, name, values[name])
+    config.version += 1  # under the row lock taken by save_and_test
     if password:
         config.password_encrypted = secrets.encrypt(password)
         changed.append("password")
@@ -226,13 +179,8 @@ def _send_test(
     )
     try:
         left = max(0.1, min(timeout, deadline - time.monotonic()))
-        server = server_for(config, timeout=left, checked=checked)
-        with SMTPConnection(server, timeout=timeout, deadline=deadline) as connection:
-            connection.send(message)
-    except secrets.SecretUnreadable as error:
-        return TestOutcome(
-            saved=True, failure=SendFailure(code="secret_unreadable", message=str(error))
-        )
+        with route_for(config, timeout=left, checked=checked, deadline=deadline) as route:
+            route.send(message)
     except SendFailure as failure:
         logger.info("Test message of tenant %s failed: %s", config.tenant_id, failure.code)
         return TestOutcome(saved=True, failure=failure)
@@ -263,11 +211,27 @@ def sending_blocked_reason(config: OutgoingEmailSettings) -> str:
 
 
 def mark_failing(config: OutgoingEmailSettings, failure: SendFailure) -> None:
-    """A delivery's authentication refusal becomes the settings' last result."""
-    # Guarded: a test run since `config` was read (new credentials) wins over this.
-    OutgoingEmailSettings.objects.filter(pk=config.pk, last_tested_at=config.last_tested_at).update(
+    """A delivery's failure of the tenant's own server becomes the settings' last result
+    (the page and the Dashboard show it)."""
+    # Guarded by version: settings saved since `config` was read (a new password) are
+    # not blamed for what a worker met with the old ones.
+    OutgoingEmailSettings.objects.filter(pk=config.pk, version=config.version).update(
         last_tested_at=timezone.now(),
         last_result_ok=False,
         last_result_code=failure.code,
         last_result_message=failure.full_text(),
+    )
+
+
+def mark_working(config: OutgoingEmailSettings) -> None:
+    """Mail went out again through these very settings: a failure shown from before ends."""
+    if config.last_result_ok is not False:
+        return
+    OutgoingEmailSettings.objects.filter(
+        pk=config.pk, version=config.version, last_result_ok=False
+    ).update(
+        last_tested_at=timezone.now(),
+        last_result_ok=True,
+        last_result_code="",
+        last_result_message="Emails are being sent through these settings again.",
     )

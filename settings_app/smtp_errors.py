@@ -33,10 +33,25 @@ class Stage:
     AFTER_DATA = "after_data"  # waiting for the reply to the final "."
 
 
+class Scope:
+    MESSAGE = "message"  # this message only; the route goes on with the next one
+    ROUTE = "route"  # the route itself: every remaining message would meet it
+
+
+# Failures of the connection itself, and refusals at MAIL that every message meets alike.
+_ROUTE_STAGES = {Stage.CONNECT, Stage.TLS, Stage.GREETING, Stage.EHLO, Stage.STARTTLS, Stage.AUTH}
+_ROUTE_CODES = {"auth_required", "auth_failed", "secret_unreadable", "host_refused"}
+
+
 @dataclass
 class SendFailure(Exception):
     """What went wrong, in words an AR admin can act on. `code` is a stable key for
-    programs; the server's code and reply are shown beside the sentence."""
+    programs; the server's code and reply are shown beside the sentence.
+
+    Every sending route raises this: `temporary` (worth another try), `maybe_delivered`
+    (the server may have accepted it: never retried), `retry_after` (seconds, when the
+    server said), and `scope` (this message, or the whole route). Left empty, `scope`
+    and `maybe_delivered` follow from the stage and code."""
 
     code: str
     message: str
@@ -45,9 +60,17 @@ class SendFailure(Exception):
     smtp_reply: str = ""
     temporary: bool = False
     stage: str = ""
+    maybe_delivered: bool | None = None
+    retry_after: float | None = None
+    scope: str = ""
 
     def __post_init__(self):
         super().__init__(self.message)
+        if not self.scope:
+            route_wide = self.stage in _ROUTE_STAGES or self.code in _ROUTE_CODES
+            self.scope = Scope.ROUTE if route_wide else Scope.MESSAGE
+        if self.maybe_delivered is None:
+            self.maybe_delivered = self.code == "interrupted"
 
     def __str__(self) -> str:
         return self.message
@@ -104,6 +127,15 @@ _SENDER_WORDS = re.compile(
 )
 # After DATA only the unambiguous ones: "sender" there often means reputation.
 _SEND_AS_DENIED = re.compile(r"send ?as|5\.2\.252|5\.7\.60|not owned", re.I)
+
+
+_ENHANCED_STATUS = re.compile(r"\b[245]\.\d{1,3}\.\d{1,3}\b")
+
+
+def enhanced_status(reply: str) -> str:
+    """The RFC 3463 enhanced status code in a reply ("5.7.8"), or ""."""
+    match = _ENHANCED_STATUS.search(reply)
+    return match.group(0) if match else ""
 
 
 def _connect_failure(detail: str, hint: str, *, stage: str) -> SendFailure:
@@ -224,6 +256,10 @@ def classify(
     common = {"smtp_code": code, "smtp_reply": reply, "temporary": temporary, "stage": stage}
 
     if stage == Stage.AUTH:
+        # A server may echo the password back at AUTH in any disguise (upper-cased,
+        # hex, spaced out) that no scrubber can foresee: from this stage only the
+        # codes are kept, never the server's free text.
+        common["smtp_reply"] = enhanced_status(reply)
         hint = "Check the Username and Password."
         if _MICROSOFT_AUTH_DISABLED.search(reply):
             hint = (

@@ -7,6 +7,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from yaypay_mail.tenancy import admin_required
 
+from . import secrets
 from .forms import OutgoingEmailForm
 from .hostguard import HostRefused
 from .models import SettingsAuditEntry, UseServer
@@ -44,6 +45,8 @@ def outgoing_email(request):
             "config": config,
             "page_error": page_error,
             "failure": request.session.pop("smtp_failure", None),
+            "password_unreadable": config.has_password
+            and not secrets.readable(config.password_encrypted),
             "egress_ips": settings.EGRESS_IPS,
             "gateway_from": settings.DEFAULT_FROM_EMAIL,
             "audit": SettingsAuditEntry.objects.filter(tenant=request.tenant).select_related(

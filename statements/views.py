@@ -4,8 +4,10 @@ from datetime import timedelta
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
+from communications.filters import with_query
 from communications.models import Status
 from communications.selectors import emails_for_customer, recent_errors, status_counts
 from communications.services import reminder_settings_for
@@ -13,6 +15,7 @@ from settings_app.services import settings_for
 from yaypay_mail.models import Customer
 from yaypay_mail.tenancy import get_for_tenant, role_required
 
+from .filters import StatementFilters
 from .selectors import (
     BUCKET_LABELS,
     aging_report,
@@ -38,6 +41,7 @@ def dashboard(request):
             "errors": recent_errors(request.tenant),
             "outgoing_failing": outgoing.last_result_ok is False,
             "outgoing": outgoing,
+            "next_url": reverse("dashboard"),
             "time_zone": reminder_settings_for(request.tenant).time_zone,
         },
     )
@@ -46,13 +50,26 @@ def dashboard(request):
 @role_required()
 def statement(request, pk: int):
     customer = get_for_tenant(request, Customer, pk)
-    tab = "emails" if request.GET.get("tab") == "emails" else "invoices"
-    context = {"customer": customer, "tab": tab}
+    form = StatementFilters(request.GET)
+    context = {"customer": customer, "form": form}
+    if not form.is_valid():
+        # Bad input runs no query for either tab: the page says what is wrong, with a 400.
+        context["tab"] = form.cleaned_data.get("tab") or "invoices"
+        return render(request, "statements/statement.html", context, status=400)
+    tab = context["tab"] = form.cleaned_data["tab"] or "invoices"
     if tab == "emails":
-        context["page"] = Paginator(emails_for_customer(customer), EMAILS_PER_PAGE).get_page(
-            request.GET.get("page")
+        page = Paginator(emails_for_customer(customer), EMAILS_PER_PAGE).get_page(
+            form.cleaned_data["page"]
         )
-        context["time_zone"] = reminder_settings_for(request.tenant).time_zone
+        context.update(
+            page=page,
+            emails_tab={"tab": "emails"},
+            next_url=with_query(
+                reverse("statement", args=[customer.pk]),
+                {"tab": "emails", "page": page.number if page.number > 1 else None},
+            ),
+            time_zone=reminder_settings_for(request.tenant).time_zone,
+        )
     else:
         today = tenant_today(request.tenant)
         invoices = list(open_invoices(customer))
@@ -70,5 +87,6 @@ def aging(request):
         {
             "report": aging_report(request.tenant, today=tenant_today(request.tenant)),
             "bucket_labels": BUCKET_LABELS,
+            "next_url": reverse("aging_report"),
         },
     )

@@ -27,6 +27,7 @@ import struct
 import sys
 import tempfile
 import threading
+import time
 import weakref
 from collections import deque
 from dataclasses import dataclass, field
@@ -240,6 +241,8 @@ class _Handler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.owner.delay:
+            await asyncio.sleep(self.owner.delay)  # a slow server: batches take time
         raw = envelope.original_content or b""
         self.owner._record(
             ReceivedMessage(
@@ -315,6 +318,7 @@ class SMTPTestServer:
         refuse_sender_at_rcpt: set[str] | tuple[str, ...] = (),
         refuse_rcpt: set[str] | tuple[str, ...] = (),
         auth_reply: str | None = None,
+        delay: float = 0.0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -325,6 +329,7 @@ class SMTPTestServer:
         self.refuse_sender_at_rcpt = {a.lower() for a in refuse_sender_at_rcpt}
         self.refuse_rcpt = {a.lower() for a in refuse_rcpt}
         self.auth_reply = auth_reply or DEFAULT_AUTH_REPLY
+        self.delay = delay  # seconds before answering the final "." of each message
         self.port = 0
         self.received: list[ReceivedMessage] = []
         self.auth_attempts: list[str] = []
@@ -333,23 +338,25 @@ class SMTPTestServer:
 
     # -- lifecycle
 
-    def start(self) -> SMTPTestServer:
-        """Start listening; returns self."""
+    def start(self, port: int | None = None) -> SMTPTestServer:
+        """Start listening; returns self. Given a `port` (a stopped server's), it
+        restarts there, waiting a moment if the old socket still lingers."""
         if self._controller is not None:
             raise RuntimeError("server already started")
         last_error: Exception | None = None
         # free_port() can race with another process grabbing the port: retry.
-        for _ in range(5):
-            port = free_port()
-            controller = self._make_controller(port)
+        for _ in range(5 if port is None else 50):
+            chosen = port or free_port()
+            controller = self._make_controller(chosen)
             try:
                 controller.start()
             except OSError as error:
                 last_error = error
                 controller.stop(no_assert=True)
                 controller.loop.close()
+                time.sleep(0.1)
                 continue
-            self._controller, self.port = controller, port
+            self._controller, self.port = controller, chosen
             return self
         raise RuntimeError(f"could not start SMTP test server: {last_error}")
 

@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from yaypay_mail.proxies import ipware_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -44,6 +46,24 @@ if not FERNET_KEYS:
 elif not DEBUG and _DEV_FERNET_KEY in FERNET_KEYS:
     raise ImproperlyConfigured("FERNET_KEYS holds the public development key; generate your own.")
 
+
+def _check_fernet_keys(keys: list[str]) -> None:
+    """Refuse to start on a malformed key, naming its position, never its value: a bad
+    key would otherwise crash every worker batch that touches a secret."""
+    from cryptography.fernet import Fernet
+
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"FERNET_KEYS: key number {position} of {len(keys)} is not a valid Fernet key "
+                "(32 url-safe base64-encoded bytes)."
+            ) from None
+
+
+_check_fernet_keys(FERNET_KEYS)
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 INSTALLED_APPS = [
@@ -58,6 +78,8 @@ INSTALLED_APPS = [
     "settings_app",
     "communications",
     "statements",
+    "accounts",
+    "ops",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "accounts.login_limit.LoginAddressLimitMiddleware",
 ]
 
 if not DEBUG:
@@ -122,13 +145,25 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
-# Login attempts are limited per account and, separately, per client address.
+# Login attempts (docs/security.md): axes locks an (account, client address) pair after
+# AXES_FAILURE_LIMIT failures; never an account alone, which anyone could lock out.
+# A success resets only that pair. Separately, accounts.login_limit answers 429 to an
+# address after LOGIN_IP_FAILURE_LIMIT failures across all accounts; no success resets it.
+LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=50)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = LOGIN_FAILURE_WINDOW
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "yaypay_mail.auth.normalised_login"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Reverse proxies in front of the app (0: X-Forwarded-For is never read).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+globals().update(ipware_settings(TRUSTED_PROXY_COUNT))
+
+# Password reset requests per hour, per client address and per target address.
+PASSWORD_RESET_IP_LIMIT = env.int("PASSWORD_RESET_IP_LIMIT", default=20)
+PASSWORD_RESET_EMAIL_LIMIT = env.int("PASSWORD_RESET_EMAIL_LIMIT", default=5)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -142,15 +177,50 @@ STATIC_ROOT = BASE_DIR / ".run" / "static"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
+# With DEBUG off, HTTPS only (`check --deploy` is clean); the load balancer probes
+# /healthz over plain HTTP, so that path is not redirected.
+SECURE_SSL_REDIRECT = not DEBUG
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = 0 if DEBUG else 31536000
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+# Preloading writes the whole domain into browsers for months; the operator opts in with
+# SECURE_HSTS_PRELOAD=1 when submitting it to hstspreload.org, else W021 is silenced.
+SECURE_HSTS_PRELOAD = not DEBUG and env.bool("SECURE_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "security.W021"]
+# Behind TLS-terminating proxies: "HEADER,value" (the proxy must overwrite that header);
+# by default X-Forwarded-Proto when TRUSTED_PROXY_COUNT > 0; set it empty to turn it off.
+_PROXY_SSL_HEADER = env.str(
+    "SECURE_PROXY_SSL_HEADER",
+    default="HTTP_X_FORWARDED_PROTO,https" if TRUSTED_PROXY_COUNT else "",
+)
+if _PROXY_SSL_HEADER:
+    _header, _, _value = (part.strip() for part in _PROXY_SSL_HEADER.partition(","))
+    if not _header.startswith("HTTP_") or not _value:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO,https."
+        )
+    SECURE_PROXY_SSL_HEADER = (_header, _value)
+# Origins (scheme://host[:port]) allowed to POST besides ALLOWED_HOSTS, comma-separated.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Masks connection URLs (they may carry passwords) on the debug page, besides
 # Django's own KEY/SECRET/PASS names.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "yaypay_mail.debug.MaskingExceptionReporterFilter"
 
+# LOG_FORMAT=json: one JSON object a line (timestamp, level, logger, message and every
+# `extra` field); otherwise plain text with the extras appended as key=value (ops.logging).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "plain": {"()": "ops.logging.PlainFormatter"},
+        "json": {"()": "ops.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
@@ -158,11 +228,23 @@ LOGGING = {
 # --- Celery -------------------------------------------------------------------
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+# Without a broker, tasks run in-process: right for tests and commands, not for a
+# production web process, which must then say so explicitly.
+CELERY_EAGER = env.bool("CELERY_EAGER", default=False)
+if not DEBUG and not CELERY_BROKER_URL and not CELERY_EAGER:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL must be set when DEBUG is off (or set CELERY_EAGER=1 to run tasks "
+        "in-process, without workers)."
+    )
 # Redis re-delivers an unacknowledged task after this long; tasks finish well within it.
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A broker that is down must not hold a page for long: the change is committed and
+    # beat's drain delivers it anyway.
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {"socket_connect_timeout": 2, "socket_timeout": 5}
 elif CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = BASE_DIR / ".run" / "broker"
     CELERY_BROKER_TRANSPORT_OPTIONS |= {
@@ -180,10 +262,16 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_BEAT_SCHEDULE = {
     "drain-due-mail": {"task": "communications.tasks.drain_due_mail", "schedule": 60.0},
-    "reap-expired-leases": {"task": "communications.tasks.reap_expired_leases", "schedule": 60.0},
+    "reap-expired-leases": {"task": "communications.tasks.reap_expired_leases", "schedule": 15.0},
     "schedule-daily-reminders": {
         "task": "communications.tasks.schedule_daily_reminders",
         "schedule": 60.0,
+    },
+    # Proves beat and a worker alive to /healthz; a tick not run within a minute is dropped.
+    "beat-heartbeat": {
+        "task": "ops.tasks.beat_heartbeat",
+        "schedule": 15.0,
+        "options": {"expires": 60},
     },
 }
 
@@ -234,6 +322,8 @@ SMTP_CA_FILE = env.str("SMTP_CA_FILE", default="")
 SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=10.0)
 SMTP_DEADLINE = env.float("SMTP_DEADLINE", default=30.0)
 SMTP_TEST_LIMIT = env.int("SMTP_TEST_LIMIT", default=20)
+# A batch's lease; a heartbeat renews it every third of this while the batch is sent.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
 
 
 def _parse_egress_ips(value: str) -> list[tuple[str, str]]:

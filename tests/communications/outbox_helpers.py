@@ -31,9 +31,13 @@ def use_smtp(
     return config
 
 
-def queue(tenant, count: int = 1, *, to: str = "customer@client.example") -> list[OutboundEmail]:
+def queue(
+    tenant, count: int = 1, *, to: str = "customer@client.example", kick: bool = True
+) -> list[OutboundEmail]:
+    """Queue `count` emails; with kick=False no worker is asked to deliver them."""
     return outbox_enqueue_many(
         tenant=tenant,
+        kick=kick,
         emails=[
             NewEmail(
                 to=[to],

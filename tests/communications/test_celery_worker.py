@@ -50,11 +50,10 @@ def test_queued_mail_is_delivered_by_the_worker_after_commit(tenant_a, starttls_
 
 
 def test_the_periodic_drain_picks_up_mail_nobody_asked_a_worker_for(
-    tenant_a, starttls_server, worker, monkeypatch
+    tenant_a, starttls_server, worker
 ):
-    monkeypatch.setattr("communications.services.kick_delivery", lambda **kwargs: None)
     use_smtp(tenant_a, starttls_server.port)
-    emails = queue(tenant_a, 2)
+    emails = queue(tenant_a, 2, kick=False)
     assert {e.status for e in reload(emails)} == {Status.QUEUED}
     drain_due_mail.delay()
     settled = wait_until_settled(emails)

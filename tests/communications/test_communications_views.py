@@ -76,8 +76,10 @@ def test_another_tenants_customer_id_in_the_filter_answers_404(admin_client_b, i
     assert admin_client_b.get(LIST, {"customer": initech.pk}).status_code == 404
 
 
-def test_a_customer_filter_that_is_not_a_number_answers_404(admin_client_a):
-    assert admin_client_a.get(LIST, {"customer": "abc"}).status_code == 404
+def test_a_customer_filter_that_is_not_a_number_is_refused_with_a_message(admin_client_a):
+    response = admin_client_a.get(LIST, {"customer": "abc"})
+    assert response.status_code == 400
+    assert "Customer: It must be a customer number." in text(response)
 
 
 def test_a_collector_reads_the_list_and_the_detail(collector_client_a, failed):
@@ -141,9 +143,12 @@ def test_the_status_filter_keeps_only_that_status(
     assert shown in page and hidden not in page
 
 
-def test_an_unknown_status_filter_shows_everything(admin_client_a, failed, sent):
-    page = text(admin_client_a.get(LIST, {"status": "bogus"}))
-    assert "Invoice 1001 overdue" in page and "Invoice 1002 overdue" in page
+def test_an_unknown_status_filter_is_refused_with_a_message(admin_client_a, failed, sent):
+    response = admin_client_a.get(LIST, {"status": "bogus"})
+    assert response.status_code == 400
+    page = text(response)
+    assert "Status: Choose one of the statuses in the list." in page
+    assert "Invoice 1001 overdue" not in page and "Invoice 1002 overdue" not in page
 
 
 def test_the_customer_filter_keeps_only_that_customers_emails(admin_client_a, tenant_a, failed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,18 +11,20 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from communications.delivery import (
-    LEASE,
-    Lease,
-    _record_sent,
+from communications.delivery import _message_for, deliver_due
+from communications.leases import (
+    WORKER_DIED,
+    LeaseHeartbeat,
     claim_batch,
-    deliver_due,
+    mark_sending_started,
     reap_expired_leases,
 )
 from communications.models import DeliveryAttempt, OutboundEmail, Status
+from communications.outcomes import record_sent
 from communications.services import RESEND_BLOCKED, outbox_resend, reminder_settings_for
 from settings_app.models import OutgoingEmailSettings
-from settings_app.smtp import SMTPConnection
+from settings_app.routes import route_for
+from settings_app.services import identity_for
 from settings_app.smtp_errors import INTERRUPTED
 from tests.communications.outbox_helpers import queue, reload, use_smtp
 from tests.smtp_fixtures import MAILBOX_LOGIN, MAILBOX_PASSWORD
@@ -176,47 +179,61 @@ def test_it_reconnects_only_once_for_a_message(tenant_a, raw_tls):
 # --- leases --------------------------------------------------------------------
 
 
+def expire_leases() -> None:
+    """The database's clock decides when a lease has expired; move the leases, not time."""
+    OutboundEmail.objects.filter(status=Status.SENDING).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
 def test_an_expired_lease_before_the_send_started_goes_back_to_the_queue(tenant_a, starttls_server):
     use_smtp(tenant_a, starttls_server.port)
-    emails = queue(tenant_a, 3)
+    emails = queue(tenant_a, 3, kick=False)
     claimed = claim_batch(tenant_id=tenant_a.pk, owner="dead-worker", limit=10)
     assert len(claimed) == 3  # ...and the worker died before connecting
 
     assert deliver_due(tenant_id=tenant_a.pk) == 0  # held by the lease: not sent twice
-    assert reap_expired_leases() == 0  # not expired yet
-    with time_machine.travel(timezone.now() + LEASE + timedelta(seconds=1)):
-        assert reap_expired_leases() == 3
-        assert [e.status for e in reload(emails)] == [Status.QUEUED] * 3
-        assert [e.tries for e in reload(emails)] == [0, 0, 0]
-        assert deliver_due(tenant_id=tenant_a.pk) == 3
+    assert reap_expired_leases() == set()  # not expired yet
+    expire_leases()
+    assert reap_expired_leases() == {tenant_a.pk}
+    assert [e.status for e in reload(emails)] == [Status.QUEUED] * 3
+    assert [e.tries for e in reload(emails)] == [0, 0, 0]
+    assert deliver_due(tenant_id=tenant_a.pk) == 3
     assert len(starttls_server.wait_for(3)) == 3
+
+
+def test_a_worker_clock_far_ahead_cannot_take_a_live_lease(tenant_a, starttls_server):
+    use_smtp(tenant_a, starttls_server.port)
+    emails = queue(tenant_a, 2, kick=False)
+    claim_batch(tenant_id=tenant_a.pk, owner="live-worker", limit=10)
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):  # this machine's clock only
+        assert reap_expired_leases() == set()
+    assert {e.status for e in reload(emails)} == {Status.SENDING}
 
 
 def test_an_expired_lease_after_the_send_started_errors_only_the_message_in_flight(
     tenant_a, starttls_server
 ):
     use_smtp(tenant_a, starttls_server.port)
-    first, second, third = queue(tenant_a, 3)
+    first, second, third = queue(tenant_a, 3, kick=False)
     batch = claim_batch(tenant_id=tenant_a.pk, owner="dying-worker", limit=10)
-    Lease("dying-worker", batch).mark_started(batch[0].pk)
+    mark_sending_started(owner="dying-worker")
     config = OutgoingEmailSettings.objects.get(tenant=tenant_a)
-    from communications.delivery import _message_for
-    from settings_app.services import identity_for, server_for
 
-    with SMTPConnection(server_for(config, timeout=2)) as smtp:
-        smtp.send(_message_for(batch[0], identity_for(config)))
-        _record_sent(batch[0], owner="dying-worker")
-        smtp.send(_message_for(batch[1], identity_for(config)))
+    with route_for(config, timeout=2) as route:
+        route.send(_message_for(batch[0], identity_for(config)))
+        record_sent(batch[0], owner="dying-worker")
+        route.send(_message_for(batch[1], identity_for(config)))
         # ...the worker dies before recording the second message.
 
-    with time_machine.travel(timezone.now() + LEASE + timedelta(seconds=1)):
-        reap_expired_leases()
-        first, second, third = reload([first, second, third])
-        assert first.status == Status.SENT
-        assert second.status == Status.ERROR
-        assert second.error_message.startswith(INTERRUPTED)
-        assert third.status == Status.QUEUED and third.tries == 0
-        deliver_due(tenant_id=tenant_a.pk)
+    expire_leases()
+    reap_expired_leases()
+    first, second, third = reload([first, second, third])
+    assert first.status == Status.SENT
+    assert second.status == Status.ERROR
+    assert second.error_message.startswith(INTERRUPTED)
+    assert third.status == Status.QUEUED and third.tries == 0
+    deliver_due(tenant_id=tenant_a.pk)
 
     received = starttls_server.wait_for(3)
     assert sorted(r.message["Subject"] for r in received) == [
@@ -227,16 +244,37 @@ def test_an_expired_lease_after_the_send_started_errors_only_the_message_in_flig
     assert reload([third])[0].status == Status.SENT
 
 
-def test_a_worker_renews_its_lease_as_a_long_batch_goes(tenant_a, starttls_server):
+def test_a_message_claimed_five_times_without_an_outcome_ends_as_error(tenant_a, starttls_server):
     use_smtp(tenant_a, starttls_server.port)
-    queue(tenant_a, 2)
-    batch = claim_batch(tenant_id=tenant_a.pk, owner="slow-worker", limit=10)
-    lease = Lease("slow-worker", batch)
-    with time_machine.travel(timezone.now() + LEASE * 0.6):
-        assert lease.keep(batch)
-        assert reap_expired_leases() == 0
-    with time_machine.travel(timezone.now() + LEASE * 1.2):
-        assert reap_expired_leases() == 0  # renewed above, so still held
+    (email,) = queue(tenant_a, 1, kick=False)
+    for claim in range(1, 6):
+        assert len(claim_batch(tenant_id=tenant_a.pk, owner=f"dies-{claim}", limit=10)) == 1
+        # ...the worker dies while preparing it, before any send.
+        expire_leases()
+        reap_expired_leases()
+        email = reload([email])[0]
+        if claim < 5:
+            assert email.status == Status.QUEUED and email.tries == 0
+    assert email.status == Status.ERROR
+    assert email.error_message.startswith(WORKER_DIED)
+    assert starttls_server.received == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_renews_the_lease_while_a_slow_batch_goes(
+    tenant_a, starttls_server, settings
+):
+    settings.OUTBOX_LEASE_SECONDS = 3  # renewed every second
+    use_smtp(tenant_a, starttls_server.port)
+    emails = queue(tenant_a, 2, kick=False)
+    claim_batch(tenant_id=tenant_a.pk, owner="slow-worker", limit=10)
+    with LeaseHeartbeat("slow-worker") as heartbeat:
+        end = time.monotonic() + 4.5  # one and a half leases
+        while time.monotonic() < end:
+            assert reap_expired_leases() == set()
+            time.sleep(0.5)
+        assert not heartbeat.lost.is_set()
+    assert {e.status for e in reload(emails)} == {Status.SENDING}
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from settings_app.smtp import MailServer, SendFailure, SMTPConnection, build_message
+from settings_app.messages import build_message
+from settings_app.smtp import MailServer, SendFailure, SMTPConnection
 from tests.smtp_fixtures import MAILBOX_LOGIN, MAILBOX_PASSWORD
 from tests.smtp_servers import make_test_ca
 

@@ -17,7 +17,15 @@ def start(**env) -> subprocess.CompletedProcess:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"SECRET_KEY", "FERNET_KEYS", "DEBUG", "DEFAULT_GATEWAY_URL"}
+        if k
+        not in {
+            "SECRET_KEY",
+            "FERNET_KEYS",
+            "DEBUG",
+            "DEFAULT_GATEWAY_URL",
+            "CELERY_BROKER_URL",
+            "CELERY_EAGER",
+        }
     }
     clean.update(env)
     return subprocess.run(
@@ -40,6 +48,10 @@ def start(**env) -> subprocess.CompletedProcess:
             "plain smtp:// to a host that is not loopback",
         ),
         ({"DEFAULT_GATEWAY_URL": "http://relay.example.com"}, "DEFAULT_GATEWAY_URL must look like"),
+        (
+            {"DEBUG": "false", "SECRET_KEY": "s" * 50, "FERNET_KEYS": KEY},
+            "CELERY_BROKER_URL must be set when DEBUG is off",
+        ),
     ],
 )
 def test_it_refuses_to_start_and_says_why(env, reason):
@@ -54,5 +66,25 @@ def test_it_starts_in_production_with_keys_and_a_tls_gateway():
         SECRET_KEY="s" * 50,
         FERNET_KEYS=KEY,
         DEFAULT_GATEWAY_URL="smtps://u:p@relay.example.com:465",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/15",
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_without_a_broker_production_runs_tasks_in_process_only_when_told_to():
+    result = start(DEBUG="false", SECRET_KEY="s" * 50, FERNET_KEYS=KEY, CELERY_EAGER="1")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("debug", ["true", "false"])
+def test_a_malformed_fernet_key_stops_start_up_naming_its_position_not_its_value(debug):
+    bad = "not-a-valid-fernet-key-but-a-secret-4711"
+    result = start(
+        DEBUG=debug,
+        SECRET_KEY="s" * 50,
+        FERNET_KEYS=f"{KEY},{bad}",
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/15",
+    )
+    assert result.returncode != 0
+    assert "FERNET_KEYS: key number 2 of 2 is not a valid Fernet key" in result.stderr
+    assert bad not in result.stderr and KEY not in result.stderr

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -19,7 +21,7 @@ class Command(BaseCommand):
         if tenant is None:
             raise CommandError(f"No tenant named {tenant_name!r}.")
         try:
-            member_add(tenant=tenant, email=email, password=password, role=role)
+            membership = member_add(tenant=tenant, email=email, password=password, role=role)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
-        self.stdout.write(f"Added {email.lower()} to {tenant.name!r} as {role}.")
+        self.stdout.write(f"Added {membership.user.email} to {tenant.name!r} as {role}.")

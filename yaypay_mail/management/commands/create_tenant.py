@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -19,4 +21,5 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from None
-        self.stdout.write(f"Created tenant {tenant.name!r} with admin {admin_email.lower()}.")
+        admin = tenant.memberships.get().user
+        self.stdout.write(f"Created tenant {tenant.name!r} with admin {admin.email}.")

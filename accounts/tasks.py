@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def send_password_reset(login: str, base_url: str) -> None:
+    """Mail the reset link if `login` (a normalised address) has an account.
+
+    A gateway failure is logged, not retried (no task here uses a countdown): the
+    user can ask again. It never reaches the request, even with eager tasks."""
+    from settings_app.smtp_errors import SendFailure
+
+    from .reset_mail import send_reset_mail
+
+    try:
+        send_reset_mail(login=login, base_url=base_url)
+    except SendFailure as failure:
+        logger.warning("Password reset mail not sent: %s %s", failure.message, failure.hint)

@@ -1,0 +1,93 @@
+"""Query-string filters for list pages, validated before any query runs.
+
+A raw value with a NUL character (PostgreSQL text cannot hold one) or longer than
+MAX_RAW_LENGTH is refused before its field parses it, with a message that does not echo it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.http import urlencode
+
+from .models import Status
+
+MAX_RAW_LENGTH = 200
+MAX_PAGE = 100_000
+MAX_ID = 2**63 - 1  # the largest bigint primary key
+
+NUL_MESSAGE = "It contains a NUL character, which is not allowed."
+TOO_LONG_MESSAGE = "It is too long (at most %(limit)d characters)."
+
+
+class _Bounded:
+    """Refuses a raw value with a NUL or over MAX_RAW_LENGTH characters before parsing."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValidationError(NUL_MESSAGE, code="null_characters_not_allowed")
+            if len(value) > MAX_RAW_LENGTH:
+                raise ValidationError(
+                    TOO_LONG_MESSAGE, code="max_length", params={"limit": MAX_RAW_LENGTH}
+                )
+        return super().to_python(value)
+
+
+class BoundedCharField(_Bounded, forms.CharField):
+    pass
+
+
+class BoundedChoiceField(_Bounded, forms.ChoiceField):
+    pass
+
+
+class BoundedIntegerField(_Bounded, forms.IntegerField):
+    pass
+
+
+def page_field() -> BoundedIntegerField:
+    return BoundedIntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PAGE,
+        error_messages={
+            "invalid": "It must be a page number.",
+            "min_value": "It must be a page number.",
+            "max_value": "It must be a page number.",
+        },
+    )
+
+
+class EmailListFilters(forms.Form):
+    """Communications: ?status=queued|sending|sent|error|cancelled&customer=<id>&q=&page=."""
+
+    status = BoundedChoiceField(
+        required=False,
+        choices=[("", "All"), *Status.choices],
+        error_messages={"invalid_choice": "Choose one of the statuses in the list."},
+    )
+    customer = BoundedIntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        error_messages={
+            "invalid": "It must be a customer number.",
+            "min_value": "It must be a customer number.",
+            "max_value": "It must be a customer number.",
+        },
+    )
+    q = BoundedCharField(
+        required=False,
+        max_length=MAX_RAW_LENGTH,
+        label="Subject or recipient",
+    )
+    page = page_field()
+
+
+def with_query(path: str, params: Mapping[str, object]) -> str:
+    """`path` with the non-empty `params` as its query string, in their order."""
+    kept = {key: value for key, value in params.items() if value not in (None, "")}
+    return f"{path}?{urlencode(kept)}" if kept else path

@@ -1,0 +1,209 @@
+"""Leases on claimed mail: the claim, the heartbeat that renews it, the release on a
+warm shutdown, and the reaper that takes mail back from workers that died.
+
+Lease times come from the database's clock (Now()), never a worker's, so clock
+skew between machines can neither steal a live lease nor keep a dead one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from settings_app.smtp_errors import INTERRUPTED, SendFailure, Stage
+
+from .limits import sending_allowance
+from .models import OutboundEmail, ReminderSettings, Status
+from .outcomes import record_failure
+
+logger = logging.getLogger("communications.delivery")
+
+# Claims without an outcome after which a message ends as Error (its worker keeps dying).
+MAX_CLAIMS = 5
+WORKER_DIED = "The worker stopped repeatedly while sending this message"
+
+
+def lease_length() -> timedelta:
+    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+
+
+def _lease_end():
+    return ExpressionWrapper(Now() + lease_length(), output_field=DateTimeField())
+
+
+def new_lease_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail]:
+    """Mark up to `limit` due messages of the tenant `sending` under `owner`'s lease."""
+    ReminderSettings.objects.get_or_create(tenant_id=tenant_id)
+    now = timezone.now()
+    with transaction.atomic():
+        # Locking the tenant's settings row serialises claims of one tenant, so two
+        # workers cannot both spend the same sending allowance.
+        limits = ReminderSettings.objects.select_for_update().get(tenant_id=tenant_id)
+        allowance = sending_allowance(tenant_id=tenant_id, limits=limits, now=now)
+        if allowance <= 0:
+            return []
+        due = OutboundEmail.objects.filter(
+            tenant_id=tenant_id, status=Status.QUEUED, next_attempt_at__lte=now
+        ).order_by("next_attempt_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("id", flat=True)[: min(limit, allowance)])
+        if not ids:
+            return []
+        # Guarded by status: on databases without SKIP LOCKED the UPDATE itself decides.
+        OutboundEmail.objects.filter(id__in=ids, status=Status.QUEUED).update(
+            status=Status.SENDING,
+            lease_owner=owner,
+            lease_expires_at=_lease_end(),
+            send_started=False,
+            claims=F("claims") + 1,
+            updated_at=now,
+        )
+    return list(
+        OutboundEmail.objects.filter(id__in=ids, lease_owner=owner, status=Status.SENDING)
+        .select_related("tenant", "customer")  # reminders are re-rendered before sending
+        .order_by("id")
+    )
+
+
+def mark_sending_started(*, owner: str) -> bool:
+    """Just before the batch's first send: from now on, the lowest-id message still held
+    may be in flight. One UPDATE for the batch; False if the lease was lost."""
+    return (
+        OutboundEmail.objects.filter(lease_owner=owner, status=Status.SENDING).update(
+            send_started=True
+        )
+        > 0
+    )
+
+
+def release(*, owner: str) -> int:
+    """Give the unsent rest of a batch back to the queue at once (warm shutdown). Not a
+    try, and not a claim: a worker that stops cleanly uses up nothing."""
+    return OutboundEmail.objects.filter(lease_owner=owner, status=Status.SENDING).update(
+        status=Status.QUEUED,
+        lease_owner="",
+        lease_expires_at=None,
+        send_started=False,
+        claims=F("claims") - 1,
+        updated_at=timezone.now(),
+    )
+
+
+class LeaseHeartbeat:
+    """Renews the batch's lease every third of its length from a thread of its own: one
+    message's send (a reconnect included) can outlast a lease, so the sending loop alone
+    could not keep it. `lost` is set once a renewal finds no row still held."""
+
+    def __init__(self, owner: str):
+        self.owner = owner
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{owner}", daemon=True)
+
+    def __enter__(self) -> LeaseHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        interval = settings.OUTBOX_LEASE_SECONDS / 3
+        try:
+            while not self._stop.wait(interval):
+                renewed = OutboundEmail.objects.filter(
+                    lease_owner=self.owner, status=Status.SENDING
+                ).update(lease_expires_at=_lease_end())
+                if not renewed:
+                    self.lost.set()
+                    return
+        except Exception:
+            # A renewal that failed (database gone) leaves the lease to expire: the reaper
+            # then takes the batch back, which is the safe side.
+            logger.exception("Lease heartbeat of %s failed", self.owner)
+        finally:
+            close_old_connections()
+            connection.close()
+
+
+def reap_expired_leases() -> set[int]:
+    """Take back messages whose worker's lease expired: the one that may have been in
+    flight ends as Error (interrupted), one claimed MAX_CLAIMS times ends as Error (its
+    worker keeps dying), the others go back to the queue untried. Returns the tenants
+    whose mail went back to the queue."""
+    expired = OutboundEmail.objects.filter(status=Status.SENDING, lease_expires_at__lt=Now())
+    owners = set(expired.values_list("lease_owner", flat=True))
+    requeued_tenants: set[int] = set()
+    for owner in owners:
+        with transaction.atomic():
+            held = list(
+                expired.filter(lease_owner=owner)
+                .select_for_update()
+                .order_by("id")
+                .only("id", "tenant_id", "tries", "claims", "send_started")
+            )
+            if not held:
+                continue
+            first = held[0]
+            # Outcomes are recorded in id order, so only the first may have been sent.
+            if first.send_started:
+                held = held[1:]
+                record_failure(
+                    first,
+                    owner=owner,
+                    failure=SendFailure(
+                        code="interrupted",
+                        message=INTERRUPTED,
+                        hint="The worker sending it stopped; check the recipient's mailbox before resending.",
+                        stage=Stage.AFTER_DATA,
+                    ),
+                )
+                _log_reaped(first, "interrupted")
+            for email in held:
+                if email.claims >= MAX_CLAIMS:
+                    died = SendFailure(
+                        code="worker_died",
+                        message=WORKER_DIED,
+                        hint="Resend it; if it fails the same way, tell YayPay support.",
+                    )
+                    record_failure(email, owner=owner, failure=died, tried=False)
+                    _log_reaped(email, "worker_died")
+            back = [email for email in held if email.claims < MAX_CLAIMS]
+            if back:
+                OutboundEmail.objects.filter(
+                    pk__in=[email.pk for email in back], lease_owner=owner, status=Status.SENDING
+                ).update(
+                    status=Status.QUEUED,
+                    lease_owner="",
+                    lease_expires_at=None,
+                    send_started=False,
+                    updated_at=timezone.now(),
+                )
+                requeued_tenants.add(back[0].tenant_id)
+                for email in back:
+                    _log_reaped(email, "requeued")
+    return requeued_tenants
+
+
+def _log_reaped(email: OutboundEmail, outcome: str) -> None:
+    logger.warning(
+        "Lease expired: %s",
+        outcome,
+        extra={"tenant_id": email.tenant_id, "email_id": email.pk, "outcome": outcome},
+    )

@@ -1,0 +1,202 @@
+"""The failure policy and the records of each message's outcome.
+
+Every write here is guarded by the lease owner and status `sending`, so a worker
+that lost its lease (the reaper took the batch back) can never overwrite what
+another worker recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import psycopg
+from django.db import connection as db_connection
+from django.db.models import F
+from django.utils import timezone
+
+from settings_app.smtp_errors import SendFailure
+
+from .models import DeliveryAttempt, OutboundEmail, Outcome, Status
+
+logger = logging.getLogger("communications.delivery")
+
+# Minutes to wait after the 1st, 2nd, ... failed try; a message gets 6 tries in all.
+BACKOFF_MINUTES = (1, 5, 15, 60, 240)
+MAX_TRIES = len(BACKOFF_MINUTES) + 1
+# How soon mail held for the operator (unreadable credentials) is looked at again.
+HOLD_MINUTES = 1
+
+
+def _attempt(email: OutboundEmail, *, owner: str, outcome: str, failure: SendFailure | None = None):
+    return DeliveryAttempt(
+        tenant_id=email.tenant_id,
+        email_id=email.pk,
+        at=timezone.now(),
+        outcome=outcome,
+        stage=failure.stage if failure else "",
+        smtp_code=failure.smtp_code if failure else None,
+        reply=failure.smtp_reply if failure else "",
+        worker=owner,
+    )
+
+
+# One round trip on PostgreSQL: the guarded UPDATE and its attempt row together. This
+# runs once per message, so it is the outbox's main cost over a bare SMTP loop.
+_RECORD_SENT_SQL = """
+WITH sent AS (
+    UPDATE communications_outboundemail
+    SET status = 'sent', sent_at = %(now)s, tries = tries + 1, lease_owner = '',
+        lease_expires_at = NULL, error_code = '', error_message = '', smtp_code = NULL,
+        smtp_reply = '', claims = 0, updated_at = %(now)s
+    WHERE id = %(id)s AND lease_owner = %(owner)s AND status = 'sending'
+    RETURNING id, tenant_id
+)
+INSERT INTO communications_deliveryattempt
+    (tenant_id, email_id, at, outcome, stage, smtp_code, reply, worker)
+SELECT tenant_id, id, %(now)s, 'sent', '', NULL, '', %(owner)s FROM sent
+"""
+
+
+def record_sent(email: OutboundEmail, *, owner: str) -> int:
+    now = timezone.now()
+    if db_connection.vendor == "postgresql":
+        # A server-side prepared statement: parsed and planned once per connection.
+        db_connection.ensure_connection()
+        with psycopg.Cursor(db_connection.connection) as cursor:
+            cursor.execute(
+                _RECORD_SENT_SQL, {"now": now, "id": email.pk, "owner": owner}, prepare=True
+            )
+            recorded = cursor.rowcount
+    else:
+        recorded = OutboundEmail.objects.filter(
+            pk=email.pk, lease_owner=owner, status=Status.SENDING
+        ).update(
+            status=Status.SENT,
+            sent_at=now,
+            tries=F("tries") + 1,
+            lease_owner="",
+            lease_expires_at=None,
+            error_code="",
+            error_message="",
+            smtp_code=None,
+            smtp_reply="",
+            claims=0,
+            updated_at=now,
+        )
+        if recorded:
+            DeliveryAttempt.objects.bulk_create(
+                [_attempt(email, owner=owner, outcome=Outcome.SENT)]
+            )
+    if recorded:
+        logger.info(
+            "Email sent",
+            extra={"tenant_id": email.tenant_id, "email_id": email.pk, "outcome": "sent"},
+        )
+    else:
+        logger.error(
+            "Email sent after its lease was lost",
+            extra={"tenant_id": email.tenant_id, "email_id": email.pk, "outcome": "lease_lost"},
+        )
+    return recorded
+
+
+def _failure_fields(
+    email: OutboundEmail, failure: SendFailure, *, tried: bool, now
+) -> tuple[dict, str]:
+    tries = email.tries + (1 if tried else 0)
+    fields = {
+        "tries": tries,
+        "claims": 0,
+        "lease_owner": "",
+        "lease_expires_at": None,
+        "updated_at": now,
+        "error_code": failure.code,
+        "error_message": failure.full_text(),
+        "smtp_code": failure.smtp_code,
+        "smtp_reply": failure.smtp_reply,
+    }
+    if failure.maybe_delivered:
+        fields["status"] = Status.ERROR
+        return fields, Outcome.INTERRUPTED
+    if failure.temporary and tried and tries < MAX_TRIES:
+        fields.update(
+            status=Status.QUEUED,
+            send_started=False,
+            next_attempt_at=now + timedelta(minutes=BACKOFF_MINUTES[tries - 1]),
+        )
+        return fields, Outcome.RETRY
+    fields["status"] = Status.ERROR
+    return fields, Outcome.ERROR
+
+
+def record_failure(
+    email: OutboundEmail, *, owner: str, failure: SendFailure, tried: bool = True
+) -> None:
+    fields, outcome = _failure_fields(email, failure, tried=tried, now=timezone.now())
+    recorded = OutboundEmail.objects.filter(
+        pk=email.pk, lease_owner=owner, status=Status.SENDING
+    ).update(**fields)
+    if recorded and tried:
+        DeliveryAttempt.objects.bulk_create(
+            [_attempt(email, owner=owner, outcome=outcome, failure=failure)]
+        )
+    if recorded:
+        logger.warning(
+            "Email failed: %s",
+            failure.code,
+            extra={
+                "tenant_id": email.tenant_id,
+                "email_id": email.pk,
+                "outcome": outcome,
+                "error_code": failure.code,
+            },
+        )
+
+
+def fail_all(emails: list[OutboundEmail], *, owner: str, failure: SendFailure, tried: bool) -> None:
+    for email in emails:
+        record_failure(email, owner=owner, failure=failure, tried=tried)
+
+
+def hold_for_operator(emails: list[OutboundEmail], *, owner: str, failure: SendFailure) -> None:
+    """An operator fault (credentials the keys cannot open): the mail stays Queued, not
+    tried, with the reason shown, and is looked at again every few minutes, so it goes
+    out by itself once the operator puts the key back."""
+    now = timezone.now()
+    held = OutboundEmail.objects.filter(
+        pk__in=[email.pk for email in emails], lease_owner=owner, status=Status.SENDING
+    ).update(
+        status=Status.QUEUED,
+        claims=0,
+        lease_owner="",
+        lease_expires_at=None,
+        send_started=False,
+        next_attempt_at=now + timedelta(minutes=HOLD_MINUTES),
+        error_code=failure.code,
+        error_message=failure.message,
+        updated_at=now,
+    )
+    if held:
+        logger.error(
+            "Holding %s emails: %s",
+            held,
+            failure.message,
+            extra={"tenant_id": emails[0].tenant_id, "outcome": "held", "error_code": failure.code},
+        )
+
+
+def fail_due_mail_of_tenant(*, tenant_id: int, failure: SendFailure) -> None:
+    """After an authentication refusal, the tenant's due mail ends as Error at once."""
+    now = timezone.now()
+    OutboundEmail.objects.filter(
+        tenant_id=tenant_id, status=Status.QUEUED, next_attempt_at__lte=now
+    ).update(
+        status=Status.ERROR,
+        error_code=failure.code,
+        error_message=failure.full_text(),
+        smtp_code=failure.smtp_code,
+        smtp_reply=failure.smtp_reply,
+        claims=0,
+        updated_at=now,
+    )
