@@ -52,7 +52,7 @@ def deliver_due(*, tenant_id: int, batch_size: int = BATCH_SIZE, owner: str | No
     worker is asked to stop. Returns how many messages the server accepted."""
     owner = owner or new_lease_owner()
     sent = 0
-    with shutdown.sending():
+    with shutdown.stop_gracefully_on_sigterm():
         while not shutdown.stop_requested() and (
             batch := claim_batch(tenant_id=tenant_id, owner=owner, limit=batch_size)
         ):

@@ -7,15 +7,9 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from celery.signals import worker_process_init, worker_shutting_down
 from django.utils import timezone
 
-from . import shutdown
-
 logger = logging.getLogger(__name__)
-
-worker_process_init.connect(shutdown.install_in_child, weak=False)
-worker_shutting_down.connect(shutdown.pass_on_to_children, weak=False)
 
 
 @shared_task(acks_late=True)
@@ -26,10 +20,7 @@ def deliver_tenant_mail(tenant_id: int) -> int:
 
     if not Tenant.objects.filter(pk=tenant_id).exists():
         return 0  # deleted since the task was queued
-    sent = deliver_due(tenant_id=tenant_id)
-    if shutdown.stop_requested():
-        shutdown.exit_now()  # the unsent rest is back in the queue
-    return sent
+    return deliver_due(tenant_id=tenant_id)
 
 
 @shared_task(acks_late=True)
