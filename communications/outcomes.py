@@ -123,7 +123,11 @@ def _failure_fields(
         fields.update(
             status=Status.QUEUED,
             send_started=False,
-            next_attempt_at=now + timedelta(minutes=BACKOFF_MINUTES[tries - 1]),
+            next_attempt_at=now
+            + max(
+                timedelta(minutes=BACKOFF_MINUTES[tries - 1]),
+                timedelta(seconds=failure.retry_after or 0),  # when the server said
+            ),
         )
         return fields, Outcome.RETRY
     fields["status"] = Status.ERROR

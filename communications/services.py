@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -16,6 +17,7 @@ from kombu.exceptions import OperationalError
 from settings_app.messages import new_message_id
 from settings_app.services import identity_for, sending_blocked_reason, settings_for
 from yaypay_mail.models import Customer, Invoice, Tenant
+from yaypay_mail.validators import validate_email_list
 
 from .models import Kind, OutboundEmail, ReminderSettings, Status
 
@@ -50,6 +52,12 @@ def outbox_enqueue_many(
     """Queue emails for delivery now, with their Message-IDs fixed. Delivery tasks are
     sent when the surrounding transaction commits."""
     new_emails = list(emails)
+    for new in new_emails:
+        # Checked where written: a bad address is the caller's error, not a worker's.
+        validate_email_list(list(new.to), field="to")
+        validate_email_list(list(new.cc), field="cc")
+        if not new.to:
+            raise ValidationError("An email needs at least one recipient.")
     from_email = identity_for(settings_for(tenant)).from_email
     now = timezone.now()
     with transaction.atomic():

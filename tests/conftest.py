@@ -73,3 +73,16 @@ def collector_client_a(collector_a):
 @pytest.fixture
 def admin_client_b(admin_b):
     return _client_for(admin_b)
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run Celery tasks in the test's process even where CI configures a broker: for tests
+    that read what a task sent, not how a worker got it (tests/communications/
+    test_celery_worker.py and tests/faults prove the real worker)."""
+    from yaypay_mail.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from .validators import validate_email_list
 
 
 class Tenant(models.Model):
@@ -54,6 +57,12 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        try:
+            validate_email_list(self.cc_emails)
+        except ValidationError as error:
+            raise ValidationError({"cc_emails": error.messages}) from None
 
 
 class Invoice(models.Model):

@@ -6,6 +6,11 @@ from tests.smtp_fixtures import MAILBOX_LOGIN, MAILBOX_PASSWORD
 
 
 @pytest.fixture(autouse=True)
+def _eager(eager_tasks):
+    """The reset mail is sent by a task; these tests read that mail."""
+
+
+@pytest.fixture(autouse=True)
 def fast_hashing(settings):
     """Many password checks; the hasher's cost is not what is tested."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

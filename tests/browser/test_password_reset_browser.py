@@ -23,6 +23,7 @@ def gateway(smtp_server_factory, settings):
     return server
 
 
+@pytest.mark.usefixtures("eager_tasks")
 def test_a_user_resets_a_forgotten_password_through_the_emailed_link(
     live_server, page, admin_a, gateway
 ):

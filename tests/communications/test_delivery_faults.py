@@ -147,3 +147,23 @@ def test_the_service_still_answers_when_publishing_fails(
     with django_capture_on_commit_callbacks(execute=True):
         assert outbox_resend(email=email).ok
     assert reload([email])[0].status == Status.QUEUED
+
+
+@pytest.mark.parametrize("cc", [["not an address"], ["ok@client.example", 7], "x@y.example"])
+def test_addresses_are_checked_where_they_are_written(tenant_a, cc):
+    from django.core.exceptions import ValidationError
+
+    from communications.services import NewEmail, outbox_enqueue_many
+    from yaypay_mail.models import Customer
+
+    customer = Customer(tenant=tenant_a, name="Initech", billing_email="ap@initech.example")
+    customer.cc_emails = cc
+    with pytest.raises(ValidationError) as refused:
+        customer.full_clean()
+    assert "cc_emails" in refused.value.message_dict
+    with pytest.raises(ValidationError):
+        outbox_enqueue_many(
+            tenant=tenant_a,
+            emails=[NewEmail(to=["ap@initech.example"], cc=cc, subject="s", text="t")],
+        )
+    assert not OutboundEmail.objects.exists()

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from communications.delivery import deliver_due
-from communications.models import Status
+from communications.models import OutboundEmail, Status
 from communications.services import NewEmail, outbox_enqueue_many
 from settings_app.models import OutgoingEmailSettings
 from tests.communications.outbox_helpers import queue, reload, use_smtp
@@ -98,16 +98,16 @@ def test_a_malformed_address_errors_its_own_email_and_the_rest_go_out(tenant_a, 
     use_smtp(tenant_a, starttls_server.port)
     emails = outbox_enqueue_many(
         tenant=tenant_a,
+        kick=False,
         emails=[
             NewEmail(to=["ok1@client.example"], subject="one", text="1"),
-            NewEmail(
-                to=["ok2@client.example"],
-                cc=["bad\r\nBcc: x@evil.example"],
-                subject="two",
-                text="2",
-            ),
+            NewEmail(to=["ok2@client.example"], subject="two", text="2"),
             NewEmail(to=["ok3@client.example"], subject="three", text="3"),
         ],
+    )
+    # Written past the services (an old row, a hand edit): the worker still copes.
+    OutboundEmail.objects.filter(pk=emails[1].pk).update(
+        cc_addresses=["bad\r\nBcc: x@evil.example"]
     )
     assert deliver_due(tenant_id=tenant_a.pk) == 2
     first, bad, third = reload(emails)
