@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from yaypay_mail.admin import ReadOnlyAdmin, SuperuserOnlyAdmin
+
 from .models import OutgoingEmailSettings, SettingsAuditEntry
 
 
 @admin.register(OutgoingEmailSettings)
-class OutgoingEmailSettingsAdmin(admin.ModelAdmin):
+class OutgoingEmailSettingsAdmin(SuperuserOnlyAdmin):
     """Operators may look, not re-point: the server fields change only on the settings
     page, where a new server needs the password typed again. The password never shows."""
 
@@ -45,15 +47,6 @@ class OutgoingEmailSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(SettingsAuditEntry)
-class SettingsAuditEntryAdmin(admin.ModelAdmin):
+class SettingsAuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["at", "tenant", "actor", "action", "changed_fields", "result_ok"]
     list_filter = ["action", "result_ok"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -112,14 +112,15 @@ def broker_down(settings):
     from tests.smtp_servers import free_port
     from yaypay_mail.celery import app
 
-    saved = app.conf.broker_url, app.conf.task_always_eager, app.conf.broker_transport_options
-    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    names = ("broker_url", "broker_write_url", "task_always_eager", "broker_transport_options")
+    saved = {name: app.conf[name] for name in names}
+    app.conf.broker_url = app.conf.broker_write_url = f"redis://127.0.0.1:{free_port()}/0"
     app.conf.task_always_eager = False
     app.conf.broker_transport_options = {"socket_connect_timeout": 1, "max_retries": 1}
     app._pool = app.amqp._producer_pool = None  # new connections to the new address
     services._broker_down_log.last = float("-inf")  # as in a fresh process
     yield
-    app.conf.broker_url, app.conf.task_always_eager, app.conf.broker_transport_options = saved
+    app.conf.update(saved)
     app._pool = app.amqp._producer_pool = None
 
 
