@@ -1,6 +1,6 @@
 """Delivery benchmark: the product's outbox against a bare smtplib loop.
 
-    .venv/bin/python bench/delivery.py [--runs 5] [--database-url postgres://...]
+    .venv/bin/python bench/delivery.py [--runs 5] [--database-url postgres://...] 2>/dev/null
 
 Runs on PostgreSQL (default postgres://postgres@127.0.0.1:5432/yaypay_bench, created if
 missing) against a local aiosmtpd server with STARTTLS and AUTH in its own process.
@@ -277,7 +277,7 @@ def drain(received, expected: list[str]) -> None:
     )
 
 
-def setup_django(database_url: str, ca_file: Path, port: int) -> None:
+def setup_django(database_url: str, ca_file: Path, port: int, log_level: str) -> None:
     from cryptography.fernet import Fernet
 
     # Production settings: DEBUG off (with it on, Django records every query).
@@ -289,7 +289,11 @@ def setup_django(database_url: str, ca_file: Path, port: int) -> None:
         SMTP_CA_FILE=str(ca_file),
         SMTP_HOST_ALLOWLIST="localhost,127.0.0.1",
         SMTP_ALLOWED_PORTS=f"25,465,587,2525,{port}",
-        LOG_LEVEL="WARNING",
+        # Production logging: one JSON line per delivery is part of the product's cost.
+        # Run the benchmark with 2>/dev/null (or to a file) to keep the terminal quiet.
+        LOG_LEVEL=log_level,
+        LOG_FORMAT="json",
+        CELERY_EAGER="1",  # the benchmark's processes stand in for Celery workers
         DJANGO_SETTINGS_MODULE="yaypay_mail.settings",
     )
     os.environ.pop("CELERY_BROKER_URL", None)
@@ -355,6 +359,7 @@ def make_tenants(count: int, port: int):
                 "per_minute_limit": 100000,
                 "per_day_limit": 1000000,
             },
+            secure=True,  # DEBUG off: HTTP is redirected to HTTPS
         )
         assert response.status_code == 302, f"reminder settings not saved: {response.status_code}"
         tenants.append(tenant)
@@ -443,6 +448,11 @@ def main() -> None:
             "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/yaypay_bench"
         ),
     )
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        help="INFO (production: a JSON line per delivery) or WARNING, to see what logging costs",
+    )
     args = parser.parse_args()
 
     mp.set_start_method("fork")
@@ -453,7 +463,7 @@ def main() -> None:
     server.start()
     port = port_in.recv()
 
-    setup_django(args.database_url, ca_dir / "ca.pem", port)
+    setup_django(args.database_url, ca_dir / "ca.pem", port, args.log_level)
     context = ssl.create_default_context(cafile=str(ca_dir / "ca.pem"))
     body = product_body()
     print(
