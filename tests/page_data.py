@@ -39,9 +39,8 @@ def make_invoice(
         issued_on=due_on - datetime.timedelta(days=30),
         due_on=due_on,
         amount=Decimal(open_balance) + Decimal("50.00"),
-        open_balance=Decimal(open_balance),
+        open_balance=Decimal(0) if paid else Decimal(open_balance),  # paid: nothing open
         currency=currency,
-        paid=paid,
     )
 
 

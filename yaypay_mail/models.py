@@ -12,6 +12,8 @@ from .validators import validate_email_list
 class Tenant(models.Model):
     name = models.CharField(max_length=100, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # For imported invoices that name no currency.
+    default_currency = models.CharField(max_length=3, default="USD")
 
     class Meta:
         ordering = ["name"]
@@ -40,16 +42,26 @@ class Membership(models.Model):
 
 class Customer(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="customers")
+    # The id the tenant's ERP knows this customer by: CSV and API `customer_id`.
+    external_id = models.CharField(max_length=100, null=True, blank=True)
     name = models.CharField(max_length=200)
     billing_email = models.EmailField()
     cc_emails = models.JSONField(default=list, blank=True)
     # Paused reminders (for example during a dispute) are never scheduled.
     reminders_paused = models.BooleanField(default=False)
+    pause_reason = models.CharField(max_length=200, blank=True)
     # The first day this customer may get the next reminder, in the tenant's time zone.
     next_reminder_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="customer_external_id_per_tenant",
+            ),
+        ]
         indexes = [
             # Daily reminder scheduling looks for this tenant's customers that are due.
             models.Index(fields=["tenant", "next_reminder_on"], name="customer_next_reminder"),
@@ -74,12 +86,19 @@ class Invoice(models.Model):
     amount = models.DecimalField(max_digits=14, decimal_places=2)
     open_balance = models.DecimalField(max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, default="USD")
+    # Derived: an invoice is paid when its open balance is 0. A negative balance is a
+    # credit: never reminded, netted into totals. "Open" means a balance above 0.
     paid = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["due_on", "number"]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "number"], name="invoice_number_per_tenant"),
+            models.CheckConstraint(
+                condition=models.Q(paid=True, open_balance=0)
+                | (models.Q(paid=False) & ~models.Q(open_balance=0)),
+                name="invoice_paid_means_zero_balance",
+            ),
         ]
         indexes = [
             # Reminders and the Aging Report read a customer's open invoices by due date.
@@ -95,3 +114,34 @@ class Invoice(models.Model):
 
     def days_overdue(self, today) -> int:
         return max((today - self.due_on).days, 0)
+
+    def save(self, *args, **kwargs):
+        self.paid = self.open_balance == 0
+        super().save(*args, **kwargs)
+
+
+class ChangeSource(models.TextChoices):
+    APP = "app", "In the app"
+    IMPORT = "import", "CSV import"
+    API = "api", "API"
+
+
+class CustomerChange(models.Model):
+    """A customer's history: who changed what, when, and how (page, import or API)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="changes")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    source = models.CharField(max_length=10, choices=ChangeSource.choices)
+    # {"field": [old, new]}; "created" for the record's first values.
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            # The Statement page shows a customer's latest changes.
+            models.Index(fields=["customer", "-at"], name="customer_change_latest"),
+        ]
