@@ -43,7 +43,8 @@ class Membership(models.Model):
 class Customer(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="customers")
     # The id the tenant's ERP knows this customer by: CSV and API `customer_id`.
-    external_id = models.CharField(max_length=100, null=True, blank=True)
+    # NULL, not "", when absent: unique per tenant only when set.
+    external_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     name = models.CharField(max_length=200)
     billing_email = models.EmailField()
     cc_emails = models.JSONField(default=list, blank=True)
@@ -112,12 +113,12 @@ class Invoice(models.Model):
     def __str__(self) -> str:
         return self.number
 
-    def days_overdue(self, today) -> int:
-        return max((today - self.due_on).days, 0)
-
     def save(self, *args, **kwargs):
         self.paid = self.open_balance == 0
         super().save(*args, **kwargs)
+
+    def days_overdue(self, today) -> int:
+        return max((today - self.due_on).days, 0)
 
 
 class ChangeSource(models.TextChoices):
@@ -145,3 +146,8 @@ class CustomerChange(models.Model):
             # The Statement page shows a customer's latest changes.
             models.Index(fields=["customer", "-at"], name="customer_change_latest"),
         ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_source_display()} change of {self.customer_id} at {self.at:%Y-%m-%d %H:%M}"
+        )
