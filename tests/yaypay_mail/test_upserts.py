@@ -204,3 +204,34 @@ def test_keys_belong_to_one_tenant(tenant_a, tenant_b, initech):
     )
     assert report.created == 1
     assert Invoice.objects.get().customer.tenant == tenant_b
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_imports_at_once_both_land(tenant_a):
+    import threading
+
+    from django.db import connection
+
+    def import_half(start: int, done: list) -> None:
+        try:
+            rows = [
+                {
+                    "customer_id": f"C-{n}",
+                    "name": f"Customer {n}",
+                    "billing_email": f"c{n}@x.example",
+                }
+                for n in range(start, start + 1500)  # more than one chunk each
+            ]
+            done.append(customers(tenant_a, *rows).created)
+        finally:
+            connection.close()
+
+    done: list[int] = []
+    threads = [threading.Thread(target=import_half, args=(start, done)) for start in (0, 1000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # They overlap on C-1000..C-1499: one waited for the other, then found them.
+    assert sorted(done) == [1000, 1500]
+    assert Customer.objects.filter(tenant=tenant_a).count() == 2500
