@@ -111,6 +111,25 @@ def _vm_hwm(pid: int) -> int:
     return 0
 
 
+def create_tenant(env: dict) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "create_tenant",
+            "Bench",
+            "--admin-email",
+            "admin@bench.example",
+            "--admin-password",
+            "bench-admin-password-2026",
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def copy_baseline(database_url: str, path: Path) -> float:
     import psycopg
 
@@ -161,22 +180,7 @@ def main() -> None:
     }
     env.pop("CELERY_BROKER_URL", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "create_tenant",
-            "Bench",
-            "--admin-email",
-            "admin@bench.example",
-            "--admin-password",
-            "bench-admin-password-2026",
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    create_tenant(env)
 
     folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
     customers_csv, invoices_csv = write_files(folder, args.customers, args.invoices)
@@ -209,22 +213,7 @@ def main() -> None:
     subprocess.run(
         [sys.executable, "manage.py", "flush", "--noinput"], cwd=ROOT, env=env, check=True
     )
-    subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "create_tenant",
-            "Bench",
-            "--admin-email",
-            "admin@bench.example",
-            "--admin-password",
-            "bench-admin-password-2026",
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    create_tenant(env)
     run_import(env, "customers", customers_csv)
     _, half_peak, _ = run_import(env, "invoices", half_csv)
     print(

@@ -101,12 +101,16 @@ def _gateway_trouble(failure: SendFailure) -> SendFailure:
     logger.error(
         "Default gateway failed at %s: %s (%s)", failure.stage, failure.code, failure.server_said()
     )
+    return _gateway_unavailable(failure.stage)
+
+
+def _gateway_unavailable(stage: str) -> SendFailure:
     return SendFailure(
         code="gateway_unavailable",
         message="YayPay's email gateway could not take this email just now.",
         hint="It will be tried again automatically.",
         temporary=True,
-        stage=failure.stage,
+        stage=stage,
         scope=Scope.ROUTE,
     )
 
@@ -134,14 +138,7 @@ def gateway_server(*, timeout: float) -> MailServer:
         addresses = resolve_host(gateway["HOST"], gateway["PORT"], timeout=timeout)
     except ResolveFailed as error:
         logger.error("Default gateway does not resolve: %s", error)
-        raise SendFailure(
-            code="gateway_unavailable",
-            message="YayPay's email gateway could not take this email just now.",
-            hint="It will be tried again automatically.",
-            temporary=True,
-            stage=Stage.CONNECT,
-            scope=Scope.ROUTE,
-        ) from None
+        raise _gateway_unavailable(Stage.CONNECT) from None
     return MailServer(
         host=gateway["HOST"],
         port=gateway["PORT"],

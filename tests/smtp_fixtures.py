@@ -81,3 +81,22 @@ def closed_port(smtp_env) -> int:
     port = free_port()
     _allow_port(smtp_env, port)
     return port
+
+
+def point_gateway_at(settings, server, *, password: str = MAILBOX_PASSWORD) -> None:
+    """Make a test server the platform gateway (STARTTLS + AUTH)."""
+    settings.DEFAULT_GATEWAY = {
+        "HOST": "localhost",
+        "PORT": server.port,
+        "ENCRYPTION": "tls",
+        "USERNAME": MAILBOX_LOGIN,
+        "PASSWORD": password,
+    }
+
+
+@pytest.fixture
+def gateway(smtp_server_factory, settings):
+    """The platform gateway: a real STARTTLS + AUTH server that the product trusts."""
+    server = smtp_server_factory(mode="starttls")
+    point_gateway_at(settings, server)
+    return server

@@ -7,21 +7,6 @@ import re
 
 import pytest
 
-from tests.smtp_fixtures import MAILBOX_LOGIN, MAILBOX_PASSWORD
-
-
-@pytest.fixture
-def gateway(smtp_server_factory, settings):
-    server = smtp_server_factory(mode="starttls")
-    settings.DEFAULT_GATEWAY = {
-        "HOST": "localhost",
-        "PORT": server.port,
-        "ENCRYPTION": "tls",
-        "USERNAME": MAILBOX_LOGIN,
-        "PASSWORD": MAILBOX_PASSWORD,
-    }
-    return server
-
 
 @pytest.mark.usefixtures("eager_tasks")
 def test_a_user_resets_a_forgotten_password_through_the_emailed_link(

@@ -363,19 +363,6 @@ def test_after_an_authentication_refusal_no_worker_logs_in_again(
 # --- the gateway -----------------------------------------------------------------
 
 
-@pytest.fixture
-def gateway(smtp_server_factory, settings):
-    server = smtp_server_factory(mode="starttls")
-    settings.DEFAULT_GATEWAY = {
-        "HOST": "localhost",
-        "PORT": server.port,
-        "ENCRYPTION": "tls",
-        "USERNAME": MAILBOX_LOGIN,
-        "PASSWORD": MAILBOX_PASSWORD,
-    }
-    return server
-
-
 def test_the_gateway_carries_the_mail_of_tenants_without_smtp(tenant_a, gateway):
     OutgoingEmailSettings.objects.create(
         tenant=tenant_a, use_server="gateway", from_email="ar@acme.example"

@@ -14,7 +14,7 @@ from communications.models import OutboundEmail, Status
 from communications.services import NewEmail, outbox_enqueue_many
 from settings_app.models import OutgoingEmailSettings
 from tests.communications.outbox_helpers import queue, reload, use_smtp
-from tests.smtp_fixtures import MAILBOX_LOGIN
+from tests.smtp_fixtures import point_gateway_at
 from tests.smtp_servers import make_test_ca
 
 
@@ -70,13 +70,7 @@ def test_each_message_is_bounded_by_the_deadline_not_only_by_the_per_command_tim
 @pytest.fixture
 def broken_gateway(smtp_server_factory, settings):
     server = smtp_server_factory(mode="starttls")
-    settings.DEFAULT_GATEWAY = {
-        "HOST": "localhost",
-        "PORT": server.port,
-        "ENCRYPTION": "tls",
-        "USERNAME": MAILBOX_LOGIN,
-        "PASSWORD": "the-operator-typed-it-wrong",
-    }
+    point_gateway_at(settings, server, password="the-operator-typed-it-wrong")
     return server
 
 
