@@ -5,6 +5,10 @@ from . import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("customers/", views.customer_list, name="customer_list"),
     path("customers/<int:pk>/", views.statement, name="statement"),
+    path("customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
+    path("customers/<int:pk>/pause/", views.customer_pause_view, name="customer_pause"),
+    path("customers/<int:pk>/unpause/", views.customer_unpause_view, name="customer_unpause"),
     path("reports/aging/", views.aging, name="aging_report"),
 ]

@@ -2,19 +2,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from communications.filters import with_query
 from communications.models import Status
 from communications.selectors import emails_for_customer, recent_errors, status_counts
 from communications.services import reminder_settings_for
 from settings_app.services import settings_for
-from yaypay_mail.models import Customer
+from yaypay_mail.customer_services import customer_pause, customer_unpause, customer_update
+from yaypay_mail.models import Customer, Role
 from yaypay_mail.tenancy import get_for_tenant, role_required
 
+from .customer_forms import CustomerEditForm, CustomerListFilters, PauseForm
+from .customer_selectors import customer_history, customer_page, pause_reasons
 from .filters import StatementFilters
 from .selectors import (
     BUCKET_LABELS,
@@ -26,6 +32,7 @@ from .selectors import (
 
 DASHBOARD_DAYS = 7
 EMAILS_PER_PAGE = 50
+MEMBERS = (Role.ADMIN, Role.COLLECTOR)
 
 
 @role_required()
@@ -57,6 +64,10 @@ def statement(request, pk: int):
         context["tab"] = form.cleaned_data.get("tab") or "invoices"
         return render(request, "statements/statement.html", context, status=400)
     tab = context["tab"] = form.cleaned_data["tab"] or "invoices"
+    context.update(
+        history=customer_history(customer),
+        time_zone=reminder_settings_for(request.tenant).time_zone,
+    )
     if tab == "emails":
         page = Paginator(emails_for_customer(customer), EMAILS_PER_PAGE).get_page(
             form.cleaned_data["page"]
@@ -68,7 +79,6 @@ def statement(request, pk: int):
                 reverse("statement", args=[customer.pk]),
                 {"tab": "emails", "page": page.number if page.number > 1 else None},
             ),
-            time_zone=reminder_settings_for(request.tenant).time_zone,
         )
     else:
         today = tenant_today(request.tenant)
@@ -81,12 +91,104 @@ def statement(request, pk: int):
 
 @role_required()
 def aging(request):
+    report = aging_report(request.tenant, today=tenant_today(request.tenant))
+    reasons = pause_reasons(request.tenant, [row.customer_id for row in report.customers])
+    for row in report.customers:
+        # For the template: None when reminders go out, else the reason ("" if none given).
+        row.pause_reason = reasons.get(row.customer_id)
     return render(
         request,
         "statements/aging_report.html",
         {
-            "report": aging_report(request.tenant, today=tenant_today(request.tenant)),
+            "report": report,
             "bucket_labels": BUCKET_LABELS,
             "next_url": reverse("aging_report"),
         },
     )
+
+
+@role_required()
+def customer_list(request):
+    form = CustomerListFilters(request.GET)
+    if not form.is_valid():
+        # Bad input runs no query: the page says what is wrong, with a 400.
+        return render(request, "statements/customer_list.html", {"form": form}, status=400)
+    filters = {name: form.cleaned_data[name] for name in ("q", "paused") if form.cleaned_data[name]}
+    page = customer_page(
+        request.tenant,
+        q=form.cleaned_data["q"],
+        paused=form.paused_value(),
+        cursor=form.cleaned_data["cursor"],
+    )
+    return render(
+        request,
+        "statements/customer_list.html",
+        {
+            "form": form,
+            "page": page,
+            "filters": filters,
+            "q": filters.get("q", ""),
+            "first_url": with_query(reverse("customer_list"), filters),
+        },
+    )
+
+
+@role_required()
+def customer_edit(request, pk: int):
+    customer = get_for_tenant(request, Customer, pk, roles=(Role.ADMIN,))
+    if request.method == "POST":
+        form = CustomerEditForm(request.POST)
+        if form.is_valid():
+            try:
+                change = customer_update(
+                    customer=customer, actor=request.user, data=form.cleaned_data
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, "Customer saved." if change else "Nothing changed.")
+                return redirect("statement", customer.pk)
+        status = 400
+    else:
+        form = CustomerEditForm(initial=CustomerEditForm.initial_for(customer))
+        status = 200
+    return render(
+        request,
+        "statements/customer_edit.html",
+        {"customer": customer, "form": form},
+        status=status,
+    )
+
+
+@require_POST
+@role_required()
+def customer_pause_view(request, pk: int):
+    customer = get_for_tenant(request, Customer, pk, roles=MEMBERS)
+    form = PauseForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "statements/customer_pause.html",
+            {"customer": customer, "pause_form": form},
+            status=400,
+        )
+    customer_pause(customer=customer, actor=request.user, reason=form.cleaned_data["reason"])
+    messages.success(request, "Reminders paused.")
+    return redirect("statement", customer.pk)
+
+
+@require_POST
+@role_required()
+def customer_unpause_view(request, pk: int):
+    customer = get_for_tenant(request, Customer, pk, roles=MEMBERS)
+    customer_unpause(customer=customer, actor=request.user)
+    messages.success(request, "Reminders resumed.")
+    return redirect("statement", customer.pk)
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, messages_ in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages_)
+    else:
+        form.add_error(None, error.messages)

@@ -66,6 +66,8 @@ class Customer(models.Model):
         indexes = [
             # Daily reminder scheduling looks for this tenant's customers that are due.
             models.Index(fields=["tenant", "next_reminder_on"], name="customer_next_reminder"),
+            # The Customers list pages through a tenant's customers by (name, id).
+            models.Index(fields=["tenant", "name", "id"], name="customer_by_name"),
         ]
 
     def __str__(self) -> str:

@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "statements",
     "accounts",
     "ops",
+    "imports",
+    "ninja",  # its static files: the API docs page served without a CDN
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +167,12 @@ globals().update(ipware_settings(TRUSTED_PROXY_COUNT))
 # Password reset requests per hour, per client address and per target address.
 PASSWORD_RESET_IP_LIMIT = env.int("PASSWORD_RESET_IP_LIMIT", default=20)
 PASSWORD_RESET_EMAIL_LIMIT = env.int("PASSWORD_RESET_EMAIL_LIMIT", default=5)
+
+# CSV imports: a larger file is refused before it is read (docs/imports.md).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+
+# REST API requests per token per minute (a fixed window counted in the database).
+API_RATE_LIMIT = env.int("API_RATE_LIMIT", default=600)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

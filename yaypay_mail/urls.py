@@ -8,7 +8,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("settings/", include("settings_app.urls")),
+    path("imports/", include("imports.urls")),
     path("", include("communications.urls")),
     path("", include("statements.urls")),
     path("", include("ops.urls")),
+    path("", include("api.urls")),
 ]

@@ -1,0 +1,90 @@
+"""The tenant's outgoing emails, newest first, in keyset pages.
+
+A cursor is the (created_at, id) of the last email of the page before, as base64 JSON;
+it is opaque to clients and checked like any other parameter."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router
+
+from communications.models import OutboundEmail
+from communications.selectors import emails_for_tenant
+from yaypay_mail.models import Customer
+
+from .errors import ApiError, error
+from .schemas import ERRORS, EmailFilters, EmailPage
+
+router = Router()
+
+
+def encode_cursor(email: OutboundEmail) -> str:
+    data = json.dumps({"t": email.created_at.isoformat(), "id": email.pk}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime.datetime, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        created_at = datetime.datetime.fromisoformat(data["t"])
+        pk = data["id"]
+        if type(pk) is not int or pk < 1 or created_at.tzinfo is None:
+            raise ValueError
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError):
+        raise ApiError(422, [error("cursor", "is not a cursor this API gave")]) from None
+    return created_at, pk
+
+
+def email_json(email: OutboundEmail) -> dict:
+    return {
+        "id": email.pk,
+        "status": email.status,
+        "kind": email.kind,
+        "customer_id": email.customer.external_id if email.customer else None,
+        "to": list(email.to_addresses),
+        "cc": list(email.cc_addresses),
+        "subject": email.subject,
+        "error_code": email.error_code,
+        "reason": email.error_message,
+        "smtp_code": email.smtp_code,
+        "created_at": email.created_at,
+        "sent_at": email.sent_at,
+        "updated_at": email.updated_at,
+    }
+
+
+@router.get("/emails", response={200: EmailPage, **ERRORS}, tags=["emails"])
+def email_list(request: HttpRequest, filters: Query[EmailFilters]):
+    """The tenant's outgoing emails, newest first by (created_at, id). Pass next_cursor
+    back as ?cursor= (with the same filters) for the next page; null means the last."""
+    tenant = request.auth.tenant
+    customer = None
+    if filters.customer_id is not None:
+        customer = Customer.objects.filter(
+            tenant=tenant, external_id=filters.customer_id.strip()
+        ).first()
+        if customer is None:
+            return {"items": [], "next_cursor": None}
+    emails = emails_for_tenant(tenant, status=filters.status, customer=customer)
+    if filters.since is not None:
+        since = filters.since
+        if timezone.is_naive(since):
+            since = timezone.make_aware(since, datetime.UTC)
+        emails = emails.filter(created_at__gte=since)
+    if filters.cursor:
+        created_at, pk = decode_cursor(filters.cursor)
+        emails = emails.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+    page = list(emails[: filters.limit + 1])
+    more = len(page) > filters.limit
+    page = page[: filters.limit]
+    return {
+        "items": [email_json(email) for email in page],
+        "next_cursor": encode_cursor(page[-1]) if more else None,
+    }
