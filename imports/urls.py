@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/", views.import_detail, name="import_detail"),
     path("<int:pk>/status.json", views.import_status, name="import_status"),
     path("<int:pk>/confirm/", views.import_confirm, name="import_confirm"),
+    path("samples/<str:kind>.csv", views.import_sample, name="import_sample"),
 ]

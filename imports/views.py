@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -95,3 +96,19 @@ def import_confirm(request, pk: int):
     if not confirm_import(job):
         messages.error(request, "This import cannot be confirmed (any more).")
     return redirect("import_detail", pk=job.pk)
+
+
+SAMPLES = ("customers", "invoices")
+
+
+@admin_required
+def import_sample(request, kind: str):
+    """The demo files, as a starting point to fill from an ERP export."""
+    if kind not in SAMPLES:
+        raise Http404
+    return FileResponse(
+        (settings.BASE_DIR / "demo" / f"{kind}.csv").open("rb"),
+        as_attachment=True,
+        filename=f"yaypay-sample-{kind}.csv",
+        content_type="text/csv; charset=utf-8",
+    )

@@ -43,3 +43,27 @@ def test_anonymous_visitors_are_sent_to_login(client, job_a, path):
     response = client.get(url)
     assert response.status_code == 302
     assert response.url == f"/accounts/login/?next={url}"
+
+
+def test_admins_download_sample_files_that_import_as_they_are(
+    admin_client_a, tenant_a, upload, confirm
+):
+    from yaypay_mail.models import Customer, Invoice
+
+    page = admin_client_a.get("/imports/").content.decode()
+    assert 'href="/imports/samples/customers.csv"' in page
+    for kind in ("customers", "invoices"):
+        response = admin_client_a.get(f"/imports/samples/{kind}.csv")
+        assert response.status_code == 200
+        assert response["Content-Disposition"].startswith("attachment")
+        sample = b"".join(response.streaming_content)
+        checked = upload(sample, kind=kind, name=f"{kind}.csv")
+        assert checked.job is not None and "invalid" not in checked.page.lower(), checked.page
+        confirm(checked.job)
+    assert Customer.objects.filter(tenant=tenant_a).count() >= 3
+    assert Invoice.objects.filter(tenant=tenant_a).count() >= 3
+
+
+def test_sample_files_are_for_admins_only(collector_client_a, admin_client_a):
+    assert collector_client_a.get("/imports/samples/customers.csv").status_code == 403
+    assert admin_client_a.get("/imports/samples/secrets.csv").status_code == 404
