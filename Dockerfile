@@ -7,6 +7,9 @@ WORKDIR /app
 COPY . .
 RUN pip install --no-cache-dir . \
  && DEBUG=true python manage.py collectstatic --noinput
+# Production unless told otherwise: with DEBUG off the app refuses to start without its
+# own SECRET_KEY, FERNET_KEYS and broker, and turns on HTTPS-only cookies and HSTS.
+ENV DEBUG=false
 USER nobody
 EXPOSE 8000
 # gthread: a request may wait on SMTP (the settings page sends its test message in the

@@ -87,8 +87,11 @@ def send_batch(
                 released = release(owner=owner)
                 logger.info("Worker stopping: %s emails back to the queue", released)
                 break
-            if heartbeat is not None and heartbeat.lost.is_set():
-                logger.warning("Lease %s lost; leaving the rest of the batch to the reaper", owner)
+            if heartbeat is not None and not heartbeat.held():
+                logger.warning(
+                    "Lease %s lost or not renewed; leaving the rest of the batch to the reaper",
+                    owner,
+                )
                 break
             if index == 0 and not mark_sending_started(owner=owner):
                 break

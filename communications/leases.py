@@ -11,11 +11,12 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -107,11 +108,18 @@ def release(*, owner: str) -> int:
 class LeaseHeartbeat:
     """Renews the batch's lease every third of its length from a thread of its own: one
     message's send (a reconnect included) can outlast a lease, so the sending loop alone
-    could not keep it. `lost` is set once a renewal finds no row still held."""
+    could not keep it.
+
+    The sending loop asks `held()` before every send. It answers False once a renewal
+    found no row still held (the reaper took the batch), or when no renewal has
+    succeeded for two thirds of a lease (the database is unreachable, or the process
+    was paused): the lease may then expire under the batch, and a message sent after
+    that could be sent again by the worker the reaper hands it to."""
 
     def __init__(self, owner: str):
         self.owner = owner
         self.lost = threading.Event()
+        self._renewed_at = time.monotonic()  # the claim itself set the lease
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"lease-{owner}", daemon=True)
 
@@ -123,22 +131,28 @@ class LeaseHeartbeat:
         self._stop.set()
         self._thread.join()
 
+    def held(self) -> bool:
+        fresh = time.monotonic() - self._renewed_at < settings.OUTBOX_LEASE_SECONDS * 2 / 3
+        return fresh and not self.lost.is_set()
+
     def _run(self) -> None:
         interval = settings.OUTBOX_LEASE_SECONDS / 3
         try:
             while not self._stop.wait(interval):
-                renewed = OutboundEmail.objects.filter(
-                    lease_owner=self.owner, status=Status.SENDING
-                ).update(lease_expires_at=_lease_end())
+                try:
+                    renewed = OutboundEmail.objects.filter(
+                        lease_owner=self.owner, status=Status.SENDING
+                    ).update(lease_expires_at=_lease_end())
+                except Exception:
+                    # Try again at the next beat; held() turns False if this lasts.
+                    logger.exception("Lease heartbeat of %s failed", self.owner)
+                    connection.close()
+                    continue
                 if not renewed:
                     self.lost.set()
                     return
-        except Exception:
-            # A renewal that failed (database gone) leaves the lease to expire: the reaper
-            # then takes the batch back, which is the safe side.
-            logger.exception("Lease heartbeat of %s failed", self.owner)
+                self._renewed_at = time.monotonic()
         finally:
-            close_old_connections()
             connection.close()
 
 

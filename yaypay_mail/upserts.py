@@ -33,6 +33,9 @@ SYNC_MODES = ("upsert", "full")
 CHUNK = 1000  # records read, checked and written together
 MAX_ERRORS = 1000
 MAX_MARKED_PAID_LISTED = 100
+EMPTY_FULL_SYNC = (
+    "A full sync needs at least one invoice: with none, every open invoice would be marked paid."
+)
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,9 @@ def _run(report: UpsertReport, *, tenant: Tenant, dry_run: bool, work) -> Upsert
     take turns, so neither loses the other's rows."""
     try:
         with transaction.atomic():
-            Tenant.objects.select_for_update().filter(pk=tenant.pk).first()
+            # NO KEY UPDATE: other writes of the tenant (delivery records, enqueues,
+            # pauses) insert rows that reference it and must not wait for an import.
+            Tenant.objects.select_for_update(no_key=True).filter(pk=tenant.pk).first()
             work()
             if dry_run or not report.ok:
                 raise _Rollback
@@ -208,9 +213,11 @@ def _read_customer(record, report, formats, seen) -> tuple[str, dict, int] | Non
 
 
 def _write_customers(tenant, parsed, report, *, actor, source) -> None:
+    # Locked while compared and written: a pause made on the Statement meanwhile is not
+    # overwritten with what was read before it.
     existing = {
         customer.external_id: customer
-        for customer in Customer.objects.filter(
+        for customer in Customer.objects.select_for_update(no_key=True).filter(
             tenant=tenant, external_id__in=[key for key, _, _ in parsed]
         )
     }
@@ -298,6 +305,9 @@ def upsert_invoices(
             done += len(chunk)
             if progress:
                 progress(done)
+        if sync == "full" and not seen and report.ok:
+            # A failed ERP export (a header and nothing else) must not wipe receivables.
+            report.add_error(0, "sync", EMPTY_FULL_SYNC)
         if sync == "full" and report.ok:
             _mark_missing_paid(tenant, seen, report)
 

@@ -436,3 +436,22 @@ def test_mail_over_the_daily_limit_waits_for_the_next_local_day(tenant_a, startt
         clock.shift(timedelta(hours=2, minutes=1))  # 00:01 local
         assert deliver_due(tenant_id=tenant_a.pk) == 1
     assert {e.status for e in reload(emails)} == {Status.SENT}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_whose_lease_is_not_being_renewed_stops_sending(
+    tenant_a, starttls_server, settings
+):
+    from communications.delivery import send_batch
+
+    settings.OUTBOX_LEASE_SECONDS = 3
+    use_smtp(tenant_a, starttls_server.port)
+    emails = queue(tenant_a, 3, kick=False)
+    batch = claim_batch(tenant_id=tenant_a.pk, owner="cut-off-worker", limit=10)
+    # A heartbeat that never renews: its database is gone, or the process was paused.
+    stalled = LeaseHeartbeat("cut-off-worker")
+    time.sleep(2.1)  # two thirds of the lease without a renewal
+    assert not stalled.held()
+    assert send_batch(batch, owner="cut-off-worker", heartbeat=stalled) == 0
+    assert starttls_server.received == []  # the reaper will hand them on; none went out here
+    assert {e.status for e in reload(emails)} == {Status.SENDING}

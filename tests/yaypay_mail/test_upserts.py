@@ -235,3 +235,20 @@ def test_two_imports_at_once_both_land(tenant_a):
     # They overlap on C-1000..C-1499: one waited for the other, then found them.
     assert sorted(done) == [1000, 1500]
     assert Customer.objects.filter(tenant=tenant_a).count() == 2500
+
+
+def test_a_full_sync_with_no_invoices_is_refused(tenant_a, initech):
+    invoices(
+        tenant_a,
+        {
+            "invoice_number": "INV-1",
+            "customer_id": "C-1",
+            "due_date": "2026-01-31",
+            "amount": "100",
+        },
+    )
+    report = invoices(tenant_a, sync="full")
+    assert not report.applied
+    assert errors(report) == [(0, "sync", report.errors[0].message)]
+    assert "every open invoice would be marked paid" in report.errors[0].message
+    assert not Invoice.objects.get(number="INV-1").paid
