@@ -15,8 +15,12 @@ def send_password_reset(login: str, base_url: str) -> None:
     user can ask again. It never reaches the request, even with eager tasks."""
     from settings_app.smtp_errors import SendFailure
 
+    from .reset_limit import may_mail
     from .reset_mail import send_reset_mail
 
+    if not may_mail(login):
+        logger.info("Password reset mail not sent: the address had its mails for this hour")
+        return
     try:
         send_reset_mail(login=login, base_url=base_url)
     except SendFailure as failure:

@@ -6,8 +6,6 @@ from django.contrib.auth import views as auth_views
 from django.shortcuts import render
 from django.utils import timezone
 
-from yaypay_mail.auth import normalise_login
-
 from . import reset_limit
 from .addresses import client_address
 from .forms import PasswordResetRequestForm
@@ -17,9 +15,7 @@ class PasswordResetRequestView(auth_views.PasswordResetView):
     form_class = PasswordResetRequestForm
 
     def form_valid(self, form):
-        retry_at = reset_limit.admit(
-            client=client_address(self.request), login=normalise_login(form.cleaned_data["email"])
-        )
+        retry_at = reset_limit.admit(client=client_address(self.request))
         if retry_at is not None:
             context = {"retry_at": timezone.localtime(retry_at)}
             return render(

@@ -110,20 +110,20 @@ def test_a_gateway_failure_still_gives_the_same_answer(admin_a, settings, closed
     assert response.status_code == 302 and response.url == DONE
 
 
-def test_requests_for_one_address_are_limited(admin_a, gateway, settings, ask_and_run):
+def test_mails_to_one_address_are_limited_without_locking_its_owner_out(
+    admin_a, gateway, settings, ask_and_run
+):
     settings.PASSWORD_RESET_EMAIL_LIMIT = 2
-    for number in range(2):
-        response, _ = ask_and_run("admin@acme.example", address=f"198.51.100.{number + 1}")
-        assert response.status_code == 302
-    limited, tasks = ask_and_run("Admin@acme.example", address="198.51.100.9")
-    assert limited.status_code == 429
-    assert "Too many password resets were asked for" in limited.content.decode()
-    assert tasks == []
+    for number in range(3):  # a stranger, from three addresses
+        response, tasks = ask_and_run("admin@acme.example", address=f"198.51.100.{number + 1}")
+        assert response.status_code == 302 and len(tasks) == 1  # the same answer every time
     assert len(gateway.wait_for(2)) == 2
-    # An unknown address is limited the same way, so the limit tells nothing either.
-    for number in range(2):
-        ask_and_run("nobody@acme.example", address=f"198.51.100.{number + 20}")
-    assert ask_and_run("nobody@acme.example", address="198.51.100.29")[0].status_code == 429
+    with pytest.raises(TimeoutError):
+        gateway.wait_for(3, timeout=1)  # the third was not mailed
+    # An unknown address gets the same answer, so the limit tells nothing either.
+    for number in range(3):
+        response, _ = ask_and_run("nobody@acme.example", address=f"198.51.100.{number + 20}")
+        assert response.status_code == 302
 
 
 def test_requests_from_one_client_address_are_limited(db, settings, ask_and_run):
