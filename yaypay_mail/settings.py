@@ -158,6 +158,8 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = LOGIN_FAILURE_WINDOW
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_CALLABLE = "yaypay_mail.auth.normalised_login"
+# The client's address through ipware, an IPv6 client counted by its /64.
+AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_key"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Reverse proxies in front of the app (0: X-Forwarded-For is never read).

@@ -195,3 +195,19 @@ def test_a_user_outside_any_tenant_gets_403_on_tenant_pages(django_user_model):
     client.force_login(operator, backend="yaypay_mail.auth.EmailBackend")
     assert client.get("/").status_code == 403
     assert client.get("/settings/email/outgoing/").status_code == 403
+
+
+def test_an_ipv6_client_is_counted_by_its_64_not_each_address(admin_a, settings):
+    settings.LOGIN_IP_FAILURE_LIMIT = 5
+    for number in range(5):
+        attempt(
+            Client(), f"nobody{number}@acme.example", "wrong", address=f"2001:db8:1:2::{number + 1}"
+        )
+    other = attempt(
+        Client(), "admin@acme.example", "acme-admin-pw-2026", address="2001:db8:1:2::99"
+    )
+    assert other.status_code == 429  # the same /64
+    elsewhere = attempt(
+        Client(), "admin@acme.example", "acme-admin-pw-2026", address="2001:db8:1:3::1"
+    )
+    assert elsewhere.status_code == 302
