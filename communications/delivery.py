@@ -11,11 +11,10 @@ A heartbeat thread keeps the lease while the batch goes.
 from __future__ import annotations
 
 import logging
-from email.message import EmailMessage
 
 from django.conf import settings
 
-from settings_app.messages import build_message
+from settings_app.messages import PreparedMessage, build_message
 from settings_app.models import OutgoingEmailSettings, UseServer
 from settings_app.routes import route_for
 from settings_app.services import (
@@ -114,7 +113,7 @@ def send_batch(
 
 def prepare_batch(
     batch: list[OutboundEmail], *, config: OutgoingEmailSettings, owner: str
-) -> list[tuple[OutboundEmail, EmailMessage]]:
+) -> list[tuple[OutboundEmail, PreparedMessage]]:
     """Every message of the batch, ready for any route. Preparing is the same for all
     routes and happens before the first send, so a bad row (a reminder that cannot be
     re-rendered, an address that is not one) ends as Error `invalid_message` alone,
@@ -148,7 +147,7 @@ def _safe_text(error: Exception) -> str:
     return text.rstrip(".") or "no details"
 
 
-def _message_for(email: OutboundEmail, identity: Identity) -> EmailMessage:
+def _message_for(email: OutboundEmail, identity: Identity) -> PreparedMessage:
     for address in [*email.to_addresses, *email.cc_addresses]:
         if not isinstance(address, str):
             raise ValueError(f"{address!r} is not an email address")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from email.message import EmailMessage
 from typing import Protocol
 
 from django.conf import settings
@@ -19,6 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import secrets
 from .hostguard import FORBIDDEN_SENTENCE, CheckedHost, HostRefused, ResolveFailed, check_host
 from .hostguard import resolve as resolve_host
+from .messages import PreparedMessage
 from .models import OutgoingEmailSettings, UseServer
 from .smtp import MailServer, SMTPConnection
 from .smtp_errors import Scope, SendFailure, Stage
@@ -31,7 +31,7 @@ CREDENTIALS_UNREADABLE = "Waiting for the operator: stored credentials cannot be
 class Route(Protocol):
     def open(self) -> None: ...
 
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: PreparedMessage) -> None: ...
 
     def close(self) -> None: ...
 
@@ -62,7 +62,7 @@ class SMTPRoute:
         self._arm_deadline()
         self.connection.open()
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: PreparedMessage) -> None:
         self._arm_deadline()
         try:
             self.connection.send(message)
@@ -88,7 +88,7 @@ class GatewayRoute(SMTPRoute):
         except SendFailure as failure:
             raise _gateway_trouble(failure) from None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: PreparedMessage) -> None:
         try:
             super().send(message)
         except SendFailure as failure:

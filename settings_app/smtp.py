@@ -23,7 +23,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from .messages import SMTP_POLICY
+from .messages import SMTP_POLICY, PreparedMessage
 from .smtp_errors import (
     ReplyScrubber,
     SendFailure,
@@ -244,18 +244,22 @@ class SMTPConnection:
         if self._smtp is not None:
             self._smtp.deadline = deadline
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: PreparedMessage | EmailMessage) -> None:
         """Send over the open session. Every recipient must be accepted."""
         if self._smtp is None:
             self.open()
         smtp = self._smtp
-        sender = message["From"].addresses[0].addr_spec
-        recipients = [
-            address.addr_spec
-            for header in ("To", "Cc")
-            if message[header] is not None
-            for address in message[header].addresses
-        ]
+        if isinstance(message, PreparedMessage):
+            sender, recipients, data = message.sender, message.recipients, message.data
+        else:
+            sender = message["From"].addresses[0].addr_spec
+            recipients = [
+                address.addr_spec
+                for header in ("To", "Cc")
+                if message[header] is not None
+                for address in message[header].addresses
+            ]
+            data = message.as_bytes(policy=SMTP_POLICY)
         recipient = ""
         try:
             smtp.stage = Stage.MAIL
@@ -268,7 +272,7 @@ class SMTPConnection:
                 if code not in (250, 251):
                     raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
             smtp.stage = Stage.DATA
-            self._data(smtp, message.as_bytes(policy=SMTP_POLICY))
+            self._data(smtp, data)
         except smtplib.SMTPRecipientsRefused as error:
             code, reply = error.recipients[recipient]
             self._reset(smtp)
