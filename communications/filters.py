@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.utils.http import urlencode
 
 from .models import Status
+from .paging import MAX_CURSOR_LENGTH, decode_cursor
 
 MAX_RAW_LENGTH = 200
 MAX_PAGE = 100_000
@@ -61,8 +62,32 @@ def page_field() -> BoundedIntegerField:
     )
 
 
+class CursorField(forms.CharField):
+    """?cursor= (communications/paging.py): a NUL or an over-long value is refused before
+    decoding, like the other filters; one a page did not make, with CURSOR_MESSAGE."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValidationError(NUL_MESSAGE, code="null_characters_not_allowed")
+            if len(value) > MAX_CURSOR_LENGTH:
+                raise ValidationError(
+                    TOO_LONG_MESSAGE, code="max_length", params={"limit": MAX_CURSOR_LENGTH}
+                )
+        value = super().to_python(value)
+        return decode_cursor(value) if value else None
+
+
+def cursor_field() -> CursorField:
+    return CursorField(required=False, label="Page")
+
+
 class EmailListFilters(forms.Form):
-    """Communications: ?status=queued|sending|sent|error|cancelled&customer=<id>&q=&page=."""
+    """Communications: ?status=queued|sending|sent|error|cancelled&customer=<id>&q=&cursor=.
+
+    `page` is accepted for old links and bookmarks and ignored (the first page is shown):
+    the list is keyset-paginated and never skips rows by OFFSET.
+    """
 
     status = BoundedChoiceField(
         required=False,
@@ -84,6 +109,7 @@ class EmailListFilters(forms.Form):
         max_length=MAX_RAW_LENGTH,
         label="Subject or recipient",
     )
+    cursor = cursor_field()
     page = page_field()
 
 

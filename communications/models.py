@@ -97,9 +97,23 @@ class OutboundEmail(models.Model):
                 condition=Q(status="sending"),
                 name="outbox_leased",
             ),
-            # Communications, Statement and Dashboard lists.
-            models.Index(fields=["tenant", "status", "created_at"], name="outbox_tenant_status"),
-            models.Index(fields=["customer", "created_at"], name="outbox_customer"),
+            # The lists, each read newest first by (created_at, id) from its cursor on
+            # (communications/paging.py): one index per list's WHERE + ORDER BY, and no
+            # more, since a status change is never a HOT update (status is indexed) and so
+            # writes an entry in every index of the table.
+            # Communications with no filter or only q=; the tenant's rows on delete.
+            models.Index(fields=["tenant", "-created_at", "-id"], name="outbox_tenant_created"),
+            # Communications ?status=; the Dashboard's counts by status and its recent
+            # errors (its (tenant, status) prefix). Replaces outbox_tenant_status.
+            models.Index(
+                fields=["tenant", "status", "-created_at", "-id"],
+                name="outbox_tenant_status_created",
+            ),
+            # A Statement's EMAILS tab and Communications ?customer=; SET NULL on a
+            # customer's delete (its (customer) prefix). Replaces outbox_customer.
+            models.Index(fields=["customer", "-created_at", "-id"], name="outbox_customer_created"),
+            # q= search: the trigram index outbox_search_trgm exists on PostgreSQL only and
+            # is made by migration 0004, outside this list (see docs/performance.md).
         ]
 
     def __str__(self) -> str:

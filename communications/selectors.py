@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 from django.db.models import Count, F, Q, QuerySet, TextField, Window
 from django.db.models.functions import Cast, RowNumber
@@ -26,8 +27,10 @@ def emails_for_tenant(
     customer: Customer | None = None,
     q: str = "",
 ) -> QuerySet[OutboundEmail]:
-    """The tenant's emails, newest first; `q` matches the subject or any To/Cc address,
-    ignoring case."""
+    """The tenant's emails, newest first by (created_at, id); `q` matches the subject or
+    any To/Cc address, ignoring case (see search_filter). Page it with
+    communications.paging.keyset_page: each filter combination has an index that serves
+    this order (models.OutboundEmail.Meta.indexes, docs/performance.md)."""
     emails = OutboundEmail.objects.filter(tenant=tenant)
     if status:
         emails = emails.filter(status=status)
@@ -35,14 +38,40 @@ def emails_for_tenant(
         emails = emails.filter(customer=customer)
     q = q.strip()
     if q:
-        # The recipient lists are JSON arrays; their text (jsonb::text on PostgreSQL, the
-        # stored JSON on SQLite) holds every address, so one LIKE per list finds a part of
-        # any address on both databases without a Python-side pass.
-        emails = emails.alias(
-            to_text=Cast("to_addresses", TextField()),
-            cc_text=Cast("cc_addresses", TextField()),
-        ).filter(Q(subject__icontains=q) | Q(to_text__icontains=q) | Q(cc_text__icontains=q))
+        emails = _searchable(emails).filter(search_filter(q))
     return _listed(emails).order_by("-created_at", "-id")
+
+
+# Shorter than this, a search is a prefix match: pg_trgm cannot find "%ab%" in its index
+# (no whole trigram), but it can find a word that starts with "ab".
+MIN_CONTAINS_LENGTH = 3
+
+
+def search_filter(q: str) -> Q:
+    """What `q` (stripped, not empty) matches, ignoring case.
+
+    Three characters or more: a part of the subject or of any To/Cc address. Fewer: the
+    start of the subject or of any To/Cc address. The recipient lists are JSON arrays;
+    their text (jsonb::text on PostgreSQL, the stored JSON on SQLite) holds every address
+    in quotes, so `"ab` is the start of an address, on both databases, in one LIKE.
+
+    On PostgreSQL each test compiles to UPPER(<expr>::text) LIKE UPPER('...'), the exact
+    expressions of the trigram index outbox_search_trgm (migration 0004): keep them in
+    step (tests/communications/test_search_indexes.py checks the plan).
+    """
+    if len(q) >= MIN_CONTAINS_LENGTH:
+        subject, address = Q(subject__icontains=q), q
+    else:
+        # JSON-escape the prefix as it is stored (a quote or backslash in an address).
+        subject, address = Q(subject__istartswith=q), '"' + json.dumps(q)[1:-1]
+    return subject | Q(to_text__icontains=address) | Q(cc_text__icontains=address)
+
+
+def _searchable(emails: QuerySet[OutboundEmail]) -> QuerySet[OutboundEmail]:
+    return emails.alias(
+        to_text=Cast("to_addresses", TextField()),
+        cc_text=Cast("cc_addresses", TextField()),
+    )
 
 
 def emails_for_customer(customer: Customer) -> QuerySet[OutboundEmail]:

@@ -5,6 +5,7 @@ from . import views
 
 urlpatterns = [
     path("communications/", views.email_list, name="communications"),
+    path("communications/export.csv", views.email_export, name="communications_export"),
     path("communications/<int:pk>/", views.email_detail, name="email_detail"),
     path("communications/<int:pk>/resend/", views.email_resend, name="email_resend"),
     path("settings/reminders/", views.reminder_settings, name="reminder_settings"),

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,13 +10,16 @@ from django.views.decorators.http import require_POST
 from yaypay_mail.models import Customer, Role
 from yaypay_mail.tenancy import admin_required, get_for_tenant, role_required
 
+from .exports import csv_filename, emails_csv
 from .filters import EmailListFilters, with_query
 from .forms import ReminderSettingsForm
 from .models import OutboundEmail, Status
+from .paging import keyset_page
 from .selectors import emails_for_tenant
 from .services import outbox_resend, reminder_settings_for
 
 PAGE_SIZE = 50
+FILTERS = ("status", "customer", "q")
 # Pages build their Resend `next` from known filters only, so a longer one is not theirs.
 MAX_NEXT_LENGTH = 2000
 
@@ -25,7 +28,7 @@ MAX_NEXT_LENGTH = 2000
 def email_list(request):
     form = EmailListFilters(request.GET)
     if not form.is_valid():
-        # Bad input runs no query: the page says what is wrong, with a 400.
+        # Bad input (a tampered cursor too) runs no query: the page says what is wrong.
         return _render_list(request, form, page=None, customer=None, status=400)
     filters = form.cleaned_data
     customer = None
@@ -34,17 +37,18 @@ def email_list(request):
     emails = emails_for_tenant(
         request.tenant, status=filters["status"] or None, customer=customer, q=filters["q"]
     )
-    page = Paginator(emails, PAGE_SIZE).get_page(filters["page"])
+    # ?page=N (old links) is valid and ignored: the first page, never an OFFSET.
+    page = keyset_page(emails, filters["cursor"], size=PAGE_SIZE)
     return _render_list(request, form, page=page, customer=customer)
 
 
 def _render_list(request, form, *, page, customer, status: int = 200):
     """The list page; every link and Resend form on it carries only the cleaned filters."""
     cleaned = form.cleaned_data  # after a failed is_valid(), the fields that were valid
-    filters = {name: cleaned.get(name) for name in ("status", "customer", "q")}
-    filters = {name: value for name, value in filters.items() if value}
+    filters = _known_filters(cleaned)
     list_url = reverse("communications")
-    on_page = page.number if page is not None and page.number > 1 else None
+    # Resend comes back to this very page: its raw cursor, which was valid.
+    cursor = request.GET.get("cursor") if cleaned.get("cursor") else None
     return render(
         request,
         "communications/email_list.html",
@@ -56,12 +60,54 @@ def _render_list(request, form, *, page, customer, status: int = 200):
             "customer": customer,
             "q": filters.get("q", ""),
             "filters": filters,
-            "next_url": with_query(list_url, {**filters, "page": on_page}),
+            "on_later_page": cursor is not None,
+            "first_url": with_query(list_url, filters),
+            "next_url": with_query(list_url, {**filters, "cursor": cursor}),
             "all_customers_url": with_query(list_url, {**filters, "customer": None}),
+            "export_url": with_query(reverse("communications_export"), filters),
             "time_zone": reminder_settings_for(request.tenant).time_zone,
         },
         status=status,
     )
+
+
+def _known_filters(cleaned) -> dict:
+    filters = {name: cleaned.get(name) for name in FILTERS}
+    return {name: value for name, value in filters.items() if value}
+
+
+@role_required()
+def email_export(request):
+    """/communications/export.csv with the list's filters (status, customer, q; a cursor
+    or page is ignored): every matching email, newest first, streamed in constant memory."""
+    form = EmailListFilters(request.GET)
+    if not form.is_valid():
+        lines = [
+            f"{form[name].label}: {error}"
+            for name, errors in form.errors.items()
+            for error in errors
+        ]
+        return HttpResponse(
+            "Nothing is exported: the address has values that cannot be used.\n"
+            + "\n".join(lines)
+            + "\n",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    filters = form.cleaned_data
+    customer = None
+    if filters["customer"] is not None:
+        customer = get_for_tenant(request, Customer, filters["customer"])
+    emails = emails_for_tenant(
+        request.tenant, status=filters["status"] or None, customer=customer, q=filters["q"]
+    )
+    time_zone = reminder_settings_for(request.tenant).time_zone
+    response = StreamingHttpResponse(
+        emails_csv(emails, time_zone=time_zone), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{csv_filename(time_zone)}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @role_required()

@@ -4,14 +4,14 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from communications.filters import with_query
+from communications.filters import cursor_field, with_query
 from communications.models import Status
+from communications.paging import keyset_page
 from communications.selectors import emails_for_customer, recent_errors, status_counts
 from communications.services import reminder_settings_for
 from settings_app.services import settings_for
@@ -33,6 +33,13 @@ from .selectors import (
 DASHBOARD_DAYS = 7
 EMAILS_PER_PAGE = 50
 MEMBERS = (Role.ADMIN, Role.COLLECTOR)
+
+
+class StatementPageFilters(StatementFilters):
+    """The Statement's query string with the EMAILS tab's keyset cursor
+    (communications/paging.py); `page` stays valid for old links and shows the first page."""
+
+    cursor = cursor_field()
 
 
 @role_required()
@@ -57,7 +64,7 @@ def dashboard(request):
 @role_required()
 def statement(request, pk: int):
     customer = get_for_tenant(request, Customer, pk)
-    form = StatementFilters(request.GET)
+    form = StatementPageFilters(request.GET)
     context = {"customer": customer, "form": form}
     if not form.is_valid():
         # Bad input runs no query for either tab: the page says what is wrong, with a 400.
@@ -69,15 +76,20 @@ def statement(request, pk: int):
         time_zone=reminder_settings_for(request.tenant).time_zone,
     )
     if tab == "emails":
-        page = Paginator(emails_for_customer(customer), EMAILS_PER_PAGE).get_page(
-            form.cleaned_data["page"]
-        )
+        # One query of 51 rows from the cursor on outbox_customer_created: no COUNT(*), no
+        # OFFSET; ?page=N (old links) shows the first page.
+        cursor = form.cleaned_data["cursor"]
+        page = keyset_page(emails_for_customer(customer), cursor, size=EMAILS_PER_PAGE)
+        statement_url = reverse("statement", args=[customer.pk])
+        emails_tab = {"tab": "emails"}
         context.update(
             page=page,
-            emails_tab={"tab": "emails"},
+            emails_tab=emails_tab,
+            on_later_page=cursor is not None,
+            first_url=with_query(statement_url, emails_tab),
             next_url=with_query(
-                reverse("statement", args=[customer.pk]),
-                {"tab": "emails", "page": page.number if page.number > 1 else None},
+                statement_url,
+                {"tab": "emails", "cursor": request.GET.get("cursor") if cursor else None},
             ),
         )
     else:

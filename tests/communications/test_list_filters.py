@@ -12,7 +12,7 @@ from tests.page_data import make_customer, make_email
 from tests.resend_forms import JUNK, query_of, resend_next_values
 
 LIST = "/communications/"
-KNOWN = {"status", "customer", "q", "page"}
+KNOWN = {"status", "customer", "q", "cursor"}
 
 
 @pytest.fixture
@@ -46,6 +46,7 @@ def refused(client, params) -> str:
         ("status", "Status"),
         ("customer", "Customer"),
         ("page", "Page"),
+        ("cursor", "Page"),
     ],
 )
 def test_a_nul_in_any_filter_is_refused_with_a_message(admin_client_a, failures, name, label):
@@ -69,6 +70,7 @@ def test_a_lone_nul_search_is_refused(admin_client_a, failures):
         ("status", "Status"),
         ("customer", "Customer"),
         ("page", "Page"),
+        ("cursor", "Page"),
     ],
 )
 def test_an_over_long_filter_is_refused_without_echoing_it(admin_client_a, failures, name, label):
@@ -93,11 +95,14 @@ def test_a_page_that_is_not_a_page_number_is_refused(admin_client_a, failures, v
     assert "Page: It must be a page number." in page
 
 
-def test_a_page_past_the_end_shows_the_last_page(admin_client_a, failures):
-    response = admin_client_a.get(LIST, {"page": 99})
+@pytest.mark.parametrize("value", ["1", "2", "99", "100000"])
+def test_an_old_page_number_shows_the_first_page(admin_client_a, failures, value):
+    response = admin_client_a.get(LIST, {"page": value})
     assert response.status_code == 200
-    assert response.context["page"].number == 1
-    assert "Invoice 0 overdue" in response.content.decode()
+    assert [email.pk for email in response.context["page"].object_list] == [
+        email.pk for email in reversed(failures)
+    ]
+    assert not response.context["page"].has_previous
 
 
 @pytest.mark.parametrize("value", ["0", "99999999999999999999", "1e3"])
@@ -164,12 +169,18 @@ def test_on_a_later_page_resend_returns_to_that_page_and_paging_links_drop_junk(
 ):
     for number in range(51):
         make_email(tenant_a, status=Status.ERROR, subject=f"Bulk {number}")
-    page = admin_client_a.get(LIST, {"status": "error", "page": 2, **JUNK}).content.decode()
-    assert resend_next_values(page) == ["/communications/?status=error&page=2"]
-    assert '<a href="?status=error&amp;page=1">Previous</a>' in page
-    first = admin_client_a.get(LIST, {"status": "error", **JUNK}).content.decode()
-    assert '<a href="?status=error&amp;page=2">Next</a>' in first
+    first_response = admin_client_a.get(LIST, {"status": "error", **JUNK})
+    cursor = first_response.context["page"].next_cursor
+    first = first_response.content.decode()
+    assert f'<a href="?status=error&amp;cursor={cursor}" rel="next">Next</a>' in first
     assert set(resend_next_values(first)) == {"/communications/?status=error"}
+    response = admin_client_a.get(LIST, {"status": "error", "cursor": cursor, **JUNK})
+    page = response.content.decode()
+    assert resend_next_values(page) == [f"/communications/?status=error&cursor={cursor}"]
+    previous = response.context["page"].previous_cursor
+    assert f'<a href="?status=error&amp;cursor={previous}" rel="prev">Previous</a>' in page
+    assert '<a href="/communications/?status=error" rel="first">Newest</a>' in page
+    assert "xxxxxxxxxx" not in page
 
 
 def test_the_all_customers_link_keeps_the_other_filters(admin_client_a, initech):
