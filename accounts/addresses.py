@@ -27,7 +27,8 @@ def client_key(request: HttpRequest) -> str | None:
         return str(parsed)
     if parsed.ipv4_mapped is not None:
         return str(parsed.ipv4_mapped)
-    return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    # The /64's first address: axes stores it in an IP address column.
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False).network_address)
 
 
 def client_address(request: HttpRequest) -> str:
