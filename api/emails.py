@@ -1,21 +1,20 @@
 """The tenant's outgoing emails, newest first, in keyset pages.
 
-A cursor is the (created_at, id) of the last email of the page before, as base64 JSON;
-it is opaque to clients and checked like any other parameter."""
+A cursor is the Communications page's own (communications.paging): the position of the
+last email of the page before; it is opaque to clients and checked like any other
+parameter."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime
-import json
 
-from django.db.models import Q
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router
 
 from communications.models import OutboundEmail
+from communications.paging import AFTER, Cursor, decode_cursor, encode_cursor, older_than
 from communications.selectors import emails_for_tenant
 from yaypay_mail.models import Customer
 
@@ -25,21 +24,11 @@ from .schemas import ERRORS, EmailFilters, EmailPage
 router = Router()
 
 
-def encode_cursor(email: OutboundEmail) -> str:
-    data = json.dumps({"t": email.created_at.isoformat(), "id": email.pk}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime.datetime, int]:
+def _position(cursor: str) -> Cursor:
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        created_at = datetime.datetime.fromisoformat(data["t"])
-        pk = data["id"]
-        if type(pk) is not int or pk < 1 or created_at.tzinfo is None:
-            raise ValueError
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, KeyError):
+        return decode_cursor(cursor)
+    except ValidationError:
         raise ApiError(422, [error("cursor", "is not a cursor this API gave")]) from None
-    return created_at, pk
 
 
 def email_json(email: OutboundEmail) -> dict:
@@ -79,12 +68,12 @@ def email_list(request: HttpRequest, filters: Query[EmailFilters]):
             since = timezone.make_aware(since, datetime.UTC)
         emails = emails.filter(created_at__gte=since)
     if filters.cursor:
-        created_at, pk = decode_cursor(filters.cursor)
-        emails = emails.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
+        position = _position(filters.cursor)
+        emails = emails.filter(older_than(position.created_at, position.pk))
     page = list(emails[: filters.limit + 1])
     more = len(page) > filters.limit
     page = page[: filters.limit]
     return {
         "items": [email_json(email) for email in page],
-        "next_cursor": encode_cursor(page[-1]) if more else None,
+        "next_cursor": encode_cursor(AFTER, page[-1].created_at, page[-1].pk) if more else None,
     }

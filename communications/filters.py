@@ -63,19 +63,27 @@ def page_field() -> BoundedIntegerField:
 
 
 class CursorField(forms.CharField):
-    """?cursor= (communications/paging.py): a NUL or an over-long value is refused before
-    decoding, like the other filters; one a page did not make, with CURSOR_MESSAGE."""
+    """?cursor=: a NUL or an over-long value is refused before decoding, like the other
+    filters; `decode` (communications/paging.py's by default) refuses one that a page
+    did not make."""
+
+    def __init__(self, *, decode=decode_cursor, max_cursor_length=MAX_CURSOR_LENGTH, **kwargs):
+        self.decode = decode
+        self.max_cursor_length = max_cursor_length
+        super().__init__(**kwargs)
 
     def to_python(self, value):
         if isinstance(value, str):
             if "\x00" in value:
                 raise ValidationError(NUL_MESSAGE, code="null_characters_not_allowed")
-            if len(value) > MAX_CURSOR_LENGTH:
+            if len(value) > self.max_cursor_length:
                 raise ValidationError(
-                    TOO_LONG_MESSAGE, code="max_length", params={"limit": MAX_CURSOR_LENGTH}
+                    TOO_LONG_MESSAGE,
+                    code="max_length",
+                    params={"limit": self.max_cursor_length},
                 )
         value = super().to_python(value)
-        return decode_cursor(value) if value else None
+        return self.decode(value) if value else None
 
 
 def cursor_field() -> CursorField:

@@ -4,9 +4,7 @@ the Message-ID, headers and parts are the same whichever way a message leaves.
 build_message() writes the message's bytes once, from header fields and bodies encoded
 by settings_app.fast_mime and a fixed MIME skeleton, and returns a PreparedMessage
 (envelope sender and recipients, Message-ID, bytes). Building it with the stdlib
-EmailMessage cost about 1 ms a message, the largest part of a delivery's CPU.
-build_email_message() still builds the stdlib's EmailMessage: the reference that
-tests/settings_app/test_messages_roundtrip.py compares build_message() with."""
+EmailMessage cost about 1 ms a message, the largest part of a delivery's CPU."""
 
 from __future__ import annotations
 
@@ -15,52 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.headerregistry import Address, HeaderRegistry
-from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import lru_cache
 
 from django.utils import timezone
 
 from . import fast_mime
-from .fast_mime import check_header_value
 
-
-class _CachingHeaderRegistry(HeaderRegistry):
-    """HeaderRegistry builds a new class with type() for every header and parses every
-    value afresh: most of the cost of building a message. The classes depend only on
-    the name, and the MIME headers that every message repeats parse to the same
-    immutable (str) header objects, so both are kept."""
-
-    _REPEATED = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
-
-    def __init__(self):
-        super().__init__()
-        self._classes: dict[str, type] = {}
-        self._values: dict[tuple[str, str], object] = {}
-
-    def __getitem__(self, name):
-        key = name.lower()
-        cls = self._classes.get(key)
-        if cls is None:
-            cls = self._classes[key] = super().__getitem__(name)
-        return cls
-
-    def __call__(self, name, value):
-        if name.lower() not in self._REPEATED:
-            return super().__call__(name, value)
-        key = (name, value)
-        header = self._values.get(key)
-        if header is None:
-            header = super().__call__(name, value)
-            if len(self._values) < 1024:
-                self._values[key] = header
-        return header
-
-
-# policy.SMTP, refusing CR/LF in headers, with the faster header factory; bodies are
-# 7-bit (non-ASCII text goes quoted-printable), so no server needs 8BITMIME.
-SMTP_POLICY = policy.SMTP.clone(header_factory=_CachingHeaderRegistry(), cte_type="7bit")
+# For an EmailMessage handed to the transport (the tests' stdlib reference): refuses
+# CR/LF in headers, and bodies are 7-bit (non-ASCII text goes quoted-printable).
+SMTP_POLICY = policy.SMTP.clone(cte_type="7bit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,40 +114,6 @@ def _boundary(*bodies: bytes) -> str:
         marker = boundary.encode("ascii")
         if not any(marker in body for body in bodies):
             return boundary
-
-
-def build_email_message(
-    *,
-    from_email: str,
-    from_name: str = "",
-    to: Sequence[str],
-    cc: Sequence[str] = (),
-    reply_to: str = "",
-    subject: str,
-    text: str,
-    html: str = "",
-    message_id: str = "",
-    date: datetime | None = None,
-) -> EmailMessage:
-    """The same message built by the stdlib (email.message.EmailMessage), as the product
-    did before build_message wrote bytes directly: the reference the round-trip tests
-    compare build_message with. Not used to send."""
-    for value in (from_email, from_name, reply_to, subject, message_id, *to, *cc):
-        check_header_value(value)
-    message = EmailMessage(policy=SMTP_POLICY)
-    message["From"] = Address(display_name=from_name, addr_spec=from_email)
-    message["To"] = [Address(addr_spec=address) for address in to]
-    if cc:
-        message["Cc"] = [Address(addr_spec=address) for address in cc]
-    if reply_to:
-        message["Reply-To"] = Address(addr_spec=reply_to)
-    message["Subject"] = subject
-    message["Date"] = format_datetime(date or timezone.now())
-    message["Message-ID"] = message_id or new_message_id(from_email)
-    message.set_content(text)
-    if html:
-        message.add_alternative(html, subtype="html")
-    return message
 
 
 def new_message_id(from_email: str) -> str:

@@ -12,10 +12,9 @@ from django.core.exceptions import ValidationError
 
 from communications.filters import (
     MAX_ID,
-    NUL_MESSAGE,
-    TOO_LONG_MESSAGE,
     BoundedCharField,
     BoundedChoiceField,
+    CursorField,
     page_field,
 )
 from yaypay_mail.customer_services import MAX_REASON_LENGTH, validate_pause_reason
@@ -53,19 +52,6 @@ def decode_cursor(value: str) -> tuple[str, str, int]:
     return direction, name, pk
 
 
-class CursorField(forms.CharField):
-    def to_python(self, value):
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise ValidationError(NUL_MESSAGE, code="null_characters_not_allowed")
-            if len(value) > MAX_CURSOR_LENGTH:
-                raise ValidationError(
-                    TOO_LONG_MESSAGE, code="max_length", params={"limit": MAX_CURSOR_LENGTH}
-                )
-        value = super().to_python(value)
-        return decode_cursor(value) if value else None
-
-
 class CustomerListFilters(forms.Form):
     """/customers/?q=&paused=1|0&cursor=; `page` is accepted for old links and ignored
     (the list is keyset-paginated: it never skips rows by offset)."""
@@ -77,7 +63,12 @@ class CustomerListFilters(forms.Form):
         choices=[("", "All"), ("1", "Paused"), ("0", "Active")],
         error_messages={"invalid_choice": "Choose All, Paused or Active."},
     )
-    cursor = CursorField(required=False, label="Page")
+    cursor = CursorField(
+        decode=decode_cursor,
+        max_cursor_length=MAX_CURSOR_LENGTH,
+        required=False,
+        label="Page",
+    )
     page = page_field()
 
     def paused_value(self) -> bool | None:

@@ -16,11 +16,11 @@ from django.core.validators import validate_email
 from settings_app.messages import (
     SMTP_POLICY,
     PreparedMessage,
-    build_email_message,
     build_message,
     new_message_id,
 )
 from settings_app.smtp import MailServer, SMTPConnection
+from tests.settings_app.stdlib_reference import build_email_message
 from tests.smtp_fixtures import MAILBOX_LOGIN, MAILBOX_PASSWORD
 
 DATE = datetime(2026, 11, 25, 9, 30, 5, tzinfo=UTC)
