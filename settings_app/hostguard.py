@@ -56,20 +56,44 @@ _NEVER = [
 _NAT64 = [ipaddress.ip_network("64:ff9b::/96")]
 
 
-class HostRefused(Exception):
-    """The guard's refusal. Its text is the one sentence the page shows; `reason`
-    is for the audit trail and logs, and never holds a server's reply."""
+NOT_A_HOST_NAME = "This is not a host name. Enter your provider's server, like smtp.gmail.com."
+DOES_NOT_RESOLVE = (
+    "This name does not resolve: check its spelling (for example smtp.office365.com)."
+)
+LOOKUP_TIMED_OUT = "This name could not be looked up in time: check its spelling, or try again."
+NOT_PUBLIC = (
+    "This name leads to a private or local network address, which YayPay never connects "
+    "to. Enter your mail provider's public server name."
+)
 
-    def __init__(self, reason: str, *, unresolved: bool = False):
+
+def port_not_allowed(port: int) -> str:
+    allowed = ", ".join(str(p) for p in sorted(settings.SMTP_ALLOWED_PORTS))
+    return f"Port {port} is not one YayPay may use. Choose one of: {allowed}."
+
+
+class HostRefused(Exception):
+    """The guard's refusal. Its text is the one sentence the page shows; `field` and
+    `guidance` say which field failed and what to do, and never name an address the
+    name resolved to (that would map internal networks). `reason` is for the audit
+    trail and logs, and never holds a server's reply."""
+
+    def __init__(
+        self, reason: str, *, field: str = "host", guidance: str = "", unresolved: bool = False
+    ):
         super().__init__(FORBIDDEN_SENTENCE)
         self.reason = reason
+        self.field = field
+        self.guidance = guidance
         # The name did not resolve (or DNS timed out): refused on the settings page,
         # but only a temporary failure for mail that was already configured.
         self.unresolved = unresolved
 
 
 class ResolveFailed(Exception):
-    pass
+    def __init__(self, message: str, *, timed_out: bool = False):
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)
@@ -162,7 +186,7 @@ def resolve(host: str, port: int, *, timeout: float) -> tuple[str, ...]:
     worker.start()
     worker.join(max(timeout, 0))
     if worker.is_alive():
-        raise ResolveFailed(f"DNS lookup of {host} timed out")
+        raise ResolveFailed(f"DNS lookup of {host} timed out", timed_out=True)
     if "error" in outcome:
         raise ResolveFailed(f"{host} does not resolve")
     addresses: list[str] = []
@@ -194,17 +218,24 @@ def check_host(host: str, port: int, *, timeout: float) -> CheckedHost:
     """Refuse (HostRefused) unless `port` is allowed and every address of `host` is public
     unicast or allowlisted; return the checked addresses to connect to."""
     if port not in settings.SMTP_ALLOWED_PORTS:
-        raise HostRefused(f"port {port} is not in SMTP_ALLOWED_PORTS")
+        raise HostRefused(
+            f"port {port} is not in SMTP_ALLOWED_PORTS",
+            field="port",
+            guidance=port_not_allowed(port),
+        )
     try:
         name = normalise_host(host)
     except ValidationError as error:
-        raise HostRefused(f"{host!r} is not a host name") from error
+        raise HostRefused(f"{host!r} is not a host name", guidance=NOT_A_HOST_NAME) from error
     try:
         addresses = resolve(name, port, timeout=timeout)
     except ResolveFailed as error:
-        raise HostRefused(str(error), unresolved=True) from None
+        guidance = LOOKUP_TIMED_OUT if error.timed_out else DOES_NOT_RESOLVE
+        raise HostRefused(str(error), guidance=guidance, unresolved=True) from None
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if not (is_public_unicast(ip) or _allowlisted(name, ip)):
-            raise HostRefused(f"{name} resolves to {ip}, which is not a public address")
+            raise HostRefused(
+                f"{name} resolves to {ip}, which is not a public address", guidance=NOT_PUBLIC
+            )
     return CheckedHost(name=name, port=port, addresses=addresses)

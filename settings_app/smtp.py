@@ -232,6 +232,7 @@ class SMTPConnection:
             stage=stage,
             host=self.server.host,
             port=self.server.port,
+            encryption=self.server.encryption,
             scrubber=self._scrubber,
             sender=sender,
             recipient=recipient,

@@ -13,10 +13,26 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 
-ENCRYPTION_HINT = (
-    "Port 465 usually expects Encryption method ssl, and port 587 expects tls: "
-    "try the other encryption method."
+# Suggested only where the other method is the likely cause (encryption_hint).
+PLAIN_TEXT_ON_SSL = (
+    "The server answered in plain text, not TLS: choose Encryption method tls (STARTTLS), "
+    "usually with port 587."
 )
+TLS_ON_465 = (
+    "Port 465 expects TLS from the first byte: choose Encryption method ssl, or port 587 with tls."
+)
+SSL_ON_PLAIN_PORT = (
+    "Port {port} usually starts in plain text and switches with STARTTLS: choose Encryption "
+    "method tls, or port 465 with ssl."
+)
+# OpenSSL's reasons for a TLS handshake that met a plain-text answer ("220 ...").
+_PLAIN_TEXT_REASONS = {
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "PACKET_LENGTH_TOO_LONG",
+    "UNKNOWN_PROTOCOL",
+    "HTTP_REQUEST",
+}
 INTERRUPTED = "Delivery interrupted: the server may have accepted it"
 
 
@@ -156,6 +172,24 @@ def _timed_out(exc: BaseException) -> bool:
     return False
 
 
+def encryption_hint(*, port: int, encryption: str, plain_text_answer: bool = False) -> str:
+    """Suggest the other encryption method only when it is the likely cause: a TLS
+    handshake that met a plain-text greeting, tls (STARTTLS) on 465, or ssl on a port
+    that starts in plain text. Never for 587/tls or 465/ssl, where a dropped connection
+    has another cause."""
+    if encryption == "ssl" and plain_text_answer:
+        return PLAIN_TEXT_ON_SSL
+    if encryption == "tls" and port == 465:
+        return TLS_ON_465
+    if encryption == "ssl" and port in (25, 587, 2525):
+        return SSL_ON_PLAIN_PORT.format(port=port)
+    return ""
+
+
+def _plain_text_answer(exc: BaseException) -> bool:
+    return isinstance(exc, ssl.SSLError) and getattr(exc, "reason", None) in _PLAIN_TEXT_REASONS
+
+
 def classify(
     exc: BaseException,
     *,
@@ -163,6 +197,7 @@ def classify(
     host: str,
     port: int,
     scrubber: ReplyScrubber,
+    encryption: str = "",
     sender: str = "",
     recipient: str = "",
     deadline_hit: bool = False,
@@ -171,6 +206,9 @@ def classify(
     if isinstance(exc, SendFailure):
         return exc
     where = f"{host}:{port}"
+    switch_hint = encryption_hint(
+        port=port, encryption=encryption, plain_text_answer=_plain_text_answer(exc)
+    )
     code = getattr(exc, "smtp_code", None)
     raw_reply = getattr(exc, "smtp_error", b"")
     reply = scrubber.clean(raw_reply) if raw_reply else ""
@@ -188,8 +226,8 @@ def classify(
             code="certificate_invalid",
             message=f"The server's certificate is not valid for {host}.",
             hint=(
-                f"The certificate says: {exc.verify_message}. Use the server name that the "
-                "certificate names (your mail provider's documentation gives it), "
+                f"The certificate says: {str(exc.verify_message).rstrip('.')}. Use the server "
+                "name that the certificate names (your mail provider's documentation gives it), "
                 "or ask your IT to fix the certificate."
             ),
             stage=stage,
@@ -198,7 +236,9 @@ def classify(
         return SendFailure(
             code="tls_failed",
             message=f"The secure (TLS) connection to {where} failed.",
-            hint=ENCRYPTION_HINT,
+            hint=switch_hint
+            or "Check that the server offers TLS on this port; your mail provider's "
+            "documentation gives the server name, port and encryption method.",
             stage=stage,
         )
 
@@ -206,13 +246,16 @@ def classify(
         if _timed_out(exc) or deadline_hit:
             hint = "Check the SMTP Server and Port, and that the server accepts connections from the addresses below."
             if stage != Stage.CONNECT:
-                hint = "The server accepted the connection but never greeted. " + ENCRYPTION_HINT
+                hint = " ".join(
+                    ["The server accepted the connection but never greeted.", switch_hint]
+                ).strip()
             return _connect_failure("Connect timed out.", hint, stage=stage)
         if isinstance(exc, smtplib.SMTPServerDisconnected) or isinstance(exc, ConnectionResetError):
             return SendFailure(
                 code="dropped",
                 message=f"Connection dropped by server {where}.",
-                hint=ENCRYPTION_HINT,
+                hint=switch_hint
+                or "Try again later; if it keeps happening, check the server with your mail provider.",
                 temporary=True,
                 stage=stage,
             )
@@ -247,7 +290,7 @@ def classify(
         return SendFailure(
             code="dropped",
             message=f"Connection dropped by server {where} (at {stage.upper()}).",
-            hint=ENCRYPTION_HINT if stage in (Stage.EHLO, Stage.STARTTLS) else "",
+            hint=switch_hint if stage in (Stage.EHLO, Stage.STARTTLS) else "",
             temporary=True,
             stage=stage,
         )
@@ -281,7 +324,7 @@ def classify(
         return SendFailure(
             code="tls_failed",
             message=f"The server {where} refused to start TLS.",
-            hint=ENCRYPTION_HINT,
+            hint=switch_hint or "The server's reply below says why.",
             **common,
         )
     if stage in (Stage.GREETING, Stage.EHLO):

@@ -26,7 +26,10 @@ def outgoing_email(request):
                 outcome = save_and_test(
                     tenant=request.tenant, actor=request.user, data=form.cleaned_data
                 )
-            except (HostRefused, TestLimitReached) as refusal:
+            except HostRefused as refusal:
+                page_error = str(refusal)
+                form.add_error(refusal.field, refusal.guidance or None)
+            except TestLimitReached as refusal:
                 page_error = str(refusal)
             else:
                 if outcome.ok:
@@ -49,11 +52,19 @@ def outgoing_email(request):
             and not secrets.readable(config.password_encrypted),
             "egress_ips": settings.EGRESS_IPS,
             "gateway_from": settings.DEFAULT_FROM_EMAIL,
-            "audit": SettingsAuditEntry.objects.filter(tenant=request.tenant).select_related(
-                "actor"
-            )[:10],
+            "audit": _history(request.tenant),
         },
     )
+
+
+def _history(tenant) -> list[SettingsAuditEntry]:
+    """The last changes and tests, each change named by its fields' labels on the page
+    ("SMTP Server, Port"), not by their names in code."""
+    labels = {name: field.label for name, field in OutgoingEmailForm.base_fields.items()}
+    entries = list(SettingsAuditEntry.objects.filter(tenant=tenant).select_related("actor")[:10])
+    for entry in entries:
+        entry.changed_labels = [labels.get(name, name) for name in entry.changed_fields]
+    return entries
 
 
 def _initial(config) -> dict:

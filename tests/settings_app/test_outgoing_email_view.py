@@ -151,7 +151,8 @@ def test_a_listener_that_hangs_up_says_the_connection_dropped(admin_client_a, ra
     server = raw_server_factory("close_at_once")
     page = page_after(admin_client_a, form(server.port))
     assert "Connection dropped by server" in page
-    assert "Port 465 usually expects Encryption method ssl" in page
+    # tls on a port that is neither 465 nor a plain-text one: the method is not the cause.
+    assert "choose Encryption method" not in page
 
 
 def test_a_listener_that_is_not_smtp_is_named_so_and_its_banner_is_not_echoed(
@@ -165,7 +166,7 @@ def test_a_listener_that_is_not_smtp_is_named_so_and_its_banner_is_not_echoed(
 
 def test_the_wrong_encryption_method_points_at_the_other_one(admin_client_a, starttls_server):
     page = page_after(admin_client_a, form(starttls_server.port, encryption="ssl"))
-    assert "Port 465 usually expects Encryption method ssl, and port 587 expects tls" in page
+    assert "The server answered in plain text, not TLS: choose Encryption method tls" in page
 
 
 def test_a_certificate_for_another_host_is_reported(
@@ -460,3 +461,85 @@ def test_a_post_without_a_csrf_token_is_refused(admin_a, starttls_server):
 
 def test_the_url_name_resolves():
     assert reverse("outgoing_email") == URL
+
+
+@pytest.mark.parametrize(
+    ("port", "encryption", "plain_text_answer", "suggestion"),
+    [
+        (587, "tls", False, ""),
+        (465, "ssl", False, ""),
+        (2525, "tls", False, ""),
+        (465, "tls", False, "choose Encryption method ssl"),
+        (587, "ssl", False, "choose Encryption method tls"),
+        (25, "ssl", False, "choose Encryption method tls"),
+        (465, "ssl", True, "answered in plain text"),
+        (8025, "ssl", True, "answered in plain text"),
+    ],
+)
+def test_the_other_encryption_method_is_suggested_only_when_it_is_the_likely_cause(
+    port, encryption, plain_text_answer, suggestion
+):
+    from settings_app.smtp_errors import encryption_hint
+
+    hint = encryption_hint(port=port, encryption=encryption, plain_text_answer=plain_text_answer)
+    if suggestion:
+        assert suggestion in hint
+    else:
+        assert hint == ""
+
+
+# --- what a refusal says ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "field_id", "guidance"),
+    [
+        (
+            "smtp.gmail.com",
+            8080,
+            "id_port",
+            "Port 8080 is not one YayPay may use. Choose one of: 25, 465, 587, 2525.",
+        ),
+        ("10.0.0.7", 587, "id_host", "leads to a private or local network address"),
+        ("localhost", 587, "id_host", "leads to a private or local network address"),
+        ("no-such-name.invalid", 587, "id_host", "does not resolve: check its spelling"),
+    ],
+)
+def test_a_refusal_says_which_field_failed_and_that_nothing_was_saved(
+    admin_client_a, tenant_a, settings, host, port, field_id, guidance
+):
+    settings.SMTP_ALLOWED_PORTS = [25, 465, 587, 2525]
+    settings.SMTP_HOST_ALLOWLIST = []
+    page = admin_client_a.post(URL, form(port, host=host)).content.decode()
+    assert FORBIDDEN_SENTENCE in page
+    assert "Nothing was saved: your saved settings are unchanged." in page
+    assert guidance.replace("'", "&#x27;") in page
+    # The guidance sits with the field it is about.
+    field_at = page.index(f'id="{field_id}"')
+    assert field_at < page.index(guidance.split(":")[0].replace("'", "&#x27;"), field_at)
+    # Never an address that the name resolved to.
+    assert "127.0.0.1" not in page.replace('value="127.0.0.1"', "")
+    assert "Last test of your saved settings" in page
+    assert not SettingsAuditEntry.objects.filter(tenant=tenant_a).exists()
+
+
+def test_a_refusal_shows_none_of_the_saved_settings_in_the_form(
+    admin_client_a, tenant_a, smtp_server_factory, settings
+):
+    server = smtp_server_factory(mode="starttls")
+    page_after(admin_client_a, form(server.port, username="saved-user@acme.example"))
+    settings.SMTP_HOST_ALLOWLIST = []
+    page = admin_client_a.post(
+        URL, form(587, host="10.0.0.7", username="typed-user@acme.example")
+    ).content.decode()
+    assert "typed-user@acme.example" in page
+    assert "saved-user@acme.example" not in page.split('id="last-test"')[1].split("</form>")[0]
+    assert MAILBOX_PASSWORD not in page
+
+
+def test_the_history_names_fields_as_the_page_does(admin_client_a, smtp_server_factory):
+    server = smtp_server_factory(mode="starttls")
+    page_after(admin_client_a, form(server.port))
+    history = admin_client_a.get(URL).content.decode().split('id="audit"')[1]
+    assert "SMTP Server, Port" in history
+    assert "host, port" not in history
