@@ -3,6 +3,8 @@ sees the success banner, in headless Chromium against a real SMTP server."""
 
 from __future__ import annotations
 
+import re
+
 from tests.smtp_fixtures import MAILBOX_LOGIN, MAILBOX_PASSWORD
 
 
@@ -35,3 +37,76 @@ def test_an_admin_saves_smtp_settings_and_sees_the_test_message_sent(
     assert MAILBOX_PASSWORD not in page.content()
     (received,) = starttls_server.wait_for(1)
     assert received.message["From"] == "Acme AR <ar@acme.example>"
+
+
+def log_in_to_settings(live_server, page) -> None:
+    page.goto(f"{live_server.url}/settings/email/outgoing/")
+    page.fill("input[name=username]", "admin@acme.example")
+    page.fill("input[name=password]", "acme-admin-pw-2026")
+    page.click("button:has-text('Log in')")
+    page.wait_for_url("**/settings/email/outgoing/")
+
+
+def test_the_default_gateway_hides_the_smtp_fields_and_previews_the_headers(
+    live_server, page, admin_a
+):
+    log_in_to_settings(live_server, page)
+    page.check("input[name=use_server][value=gateway]")
+    assert not page.is_visible("input[name=host]")
+    assert not page.is_visible("input[name=sender_name]")
+    assert page.inner_text("#from-email-label").startswith("Replies go to")
+    preview = page.locator("#gateway-preview")
+    assert '"Acme Corp via YayPay" <no-reply@yaypay.com>' in preview.inner_text()
+    page.fill("input[name=from_email]", "ar@acme.example")
+    assert "ar@acme.example" in preview.inner_text()
+
+    page.check("input[name=use_server][value=smtp]")
+    assert page.is_visible("input[name=host]")
+    assert page.inner_text("#from-email-label").startswith("From")
+    assert not page.is_visible("#gateway-preview")
+
+
+def test_a_provider_preset_fills_server_port_and_encryption_and_shows_its_steps(
+    live_server, page, admin_a
+):
+    log_in_to_settings(live_server, page)
+    page.check("input[name=use_server][value=smtp]")
+    page.select_option("#provider", "microsoft")
+    assert page.input_value("input[name=host]") == "smtp.office365.com"
+    assert page.input_value("input[name=port]") == "587"
+    assert page.input_value("select[name=encryption]") == "tls"
+    steps = page.locator(".provider-steps[data-provider=microsoft]")
+    assert "SMTP AUTH must be enabled" in steps.inner_text()
+    assert "end of December 2026" in steps.inner_text()
+    assert not page.is_visible(".provider-steps[data-provider=google]")
+
+    page.select_option("#provider", "google")
+    assert page.input_value("input[name=host]") == "smtp.gmail.com"
+    assert "app password" in page.inner_text(".provider-steps[data-provider=google]")
+
+
+def test_without_javascript_every_field_shows_and_the_form_posts_the_same_fields(
+    live_server, browser, admin_a
+):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        log_in_to_settings(live_server, page)
+        page.check("input[name=use_server][value=gateway]")
+        assert page.is_visible("input[name=host]")
+        assert page.is_visible("#gateway-preview")
+        form_html = page.inner_html("#outgoing-form")
+        names = set(re.findall(r'name="([^"]+)"', form_html))
+        assert names == {
+            "csrfmiddlewaretoken",
+            "use_server",
+            "from_email",
+            "sender_name",
+            "host",
+            "port",
+            "username",
+            "password",
+            "encryption",
+        }
+    finally:
+        context.close()
