@@ -116,6 +116,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "yaypay_mail.tenancy.tenant_context",
+                "communications.context_processors.tenant_time_zone",
             ],
         },
     },

@@ -543,3 +543,27 @@ def test_the_history_names_fields_as_the_page_does(admin_client_a, smtp_server_f
     history = admin_client_a.get(URL).content.decode().split('id="audit"')[1]
     assert "SMTP Server, Port" in history
     assert "host, port" not in history
+
+
+def test_history_and_the_last_test_are_shown_in_the_tenants_time_zone(admin_client_a, tenant_a):
+    import datetime
+
+    from communications.models import ReminderSettings
+
+    ReminderSettings.objects.update_or_create(
+        tenant=tenant_a, defaults={"time_zone": "Asia/Kolkata"}
+    )
+    at = datetime.datetime(2026, 11, 30, 22, 0, tzinfo=datetime.UTC)
+    entry = SettingsAuditEntry.objects.create(tenant=tenant_a, action="tested", result_ok=True)
+    SettingsAuditEntry.objects.filter(pk=entry.pk).update(at=at)
+    from settings_app.services import settings_for
+
+    OutgoingEmailSettings.objects.filter(pk=settings_for(tenant_a).pk).update(
+        last_tested_at=at, last_result_ok=True
+    )
+    page = admin_client_a.get(URL).content.decode()
+    history = page.split('id="audit"')[1]
+    assert "When (Asia/Kolkata)" in history
+    assert "2026-12-01 03:30" in history  # 22:00 UTC is 03:30 the next day in India
+    last_test = page.split('id="last-test"')[1].split("</section>")[0]
+    assert "2026-12-01 03:30 (Asia/Kolkata)" in last_test
