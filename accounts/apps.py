@@ -9,6 +9,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import login_limit
+        from . import login_limit, logout_notice
 
         login_limit.connect()
+        logout_notice.connect()
