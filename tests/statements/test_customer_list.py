@@ -63,7 +63,7 @@ def test_a_collector_sees_the_tenants_customers_by_name_with_links_to_statements
     assert "C-100" in initech and "ap@initech.example" in initech
     assert "Paused</span>: Disputed INV-7" in row_html(page, cast["hooli"])
     assert "Active" in row_html(page, cast["umbrella"])
-    assert 'href="/customers/">Customers</a>' in page  # the nav link
+    assert 'href="/customers/" aria-current="page">Customers</a>' in page  # the nav link
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,36 @@
+"""One-line reasons for list rows: "Error · Login refused". The full text and the server's
+reply stay on the email's page; a list shows only what a collector scans for."""
+
+from __future__ import annotations
+
+SHORT_REASONS = {
+    "auth_failed": "Login refused",
+    "auth_required": "Server requires a login",
+    "auth_unavailable": "Server offers no login",
+    "certificate_invalid": "Certificate does not match host",
+    "connect_failed": "Cannot reach the server",
+    "dropped": "Connection dropped",
+    "gateway_unavailable": "Gateway unavailable",
+    "greeting_refused": "Server refused the connection",
+    "host_refused": "Server not allowed",
+    "interrupted": "Delivery interrupted",
+    "invalid_message": "Cannot be prepared",
+    "message_refused": "Message refused",
+    "not_smtp": "Not a mail server",
+    "recipient_refused": "Recipient refused",
+    "secret_unreadable": "Waiting for the operator",
+    "sender_refused": "Sender refused",
+    "starttls_unavailable": "No secure connection offered",
+    "timeout": "Server stopped answering",
+    "tls_failed": "Secure connection failed",
+    "worker_died": "Sending stopped repeatedly",
+}
+
+
+def short_reason(code: str, message: str = "") -> str:
+    """The list's one-line reason for an error code; the message's first sentence for a
+    code this table does not know (never more than one line)."""
+    if code in SHORT_REASONS:
+        return SHORT_REASONS[code]
+    first_line = (message or "").strip().splitlines()[0] if (message or "").strip() else ""
+    return first_line[:80] or "Not sent"
