@@ -163,6 +163,7 @@ AXES_USERNAME_CALLABLE = "yaypay_mail.auth.normalised_login"
 AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_key"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False  # no start-up banner in every process
 # Reverse proxies in front of the app (0: X-Forwarded-For is never read).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 globals().update(ipware_settings(TRUSTED_PROXY_COUNT))
@@ -234,7 +235,20 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Lockouts stay (WARNING); every successful login and attempt clean-up does not.
+        "axes": {"level": "WARNING"},
+        # In development, beat's ticks every 15 s would bury the lines that matter.
+        **(
+            {
+                name: {"level": "WARNING"}
+                for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")
+            }
+            if DEBUG
+            else {}
+        ),
+    },
 }
 
 # --- Celery -------------------------------------------------------------------
@@ -263,6 +277,7 @@ elif CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_EAGER_PROPAGATES = True
