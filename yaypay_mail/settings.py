@@ -243,7 +243,13 @@ LOGGING = {
         **(
             {
                 name: {"level": "WARNING"}
-                for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")
+                for name in (
+                    "celery.beat",
+                    "celery.app.trace",
+                    "celery.worker.strategy",
+                    # runserver prints this line itself too.
+                    "django.utils.autoreload",
+                )
             }
             if DEBUG
             else {}
