@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 
 from settings_app.messages import PreparedMessage, build_message
 from settings_app.models import OutgoingEmailSettings, UseServer
@@ -28,6 +29,7 @@ from settings_app.services import (
 from settings_app.smtp_errors import Scope, SendFailure, Stage
 
 from . import shutdown
+from .counts import count_changes
 from .leases import LeaseHeartbeat, claim_batch, mark_sending_started, new_lease_owner, release
 from .models import OutboundEmail
 from .outcomes import (
@@ -57,7 +59,17 @@ def deliver_due(*, tenant_id: int, batch_size: int = BATCH_SIZE, owner: str | No
         ):
             with LeaseHeartbeat(owner) as heartbeat:
                 sent += send_batch(batch, owner=owner, heartbeat=heartbeat)
+            _count_batch(tenant_id, batch)
     return sent
+
+
+def _count_batch(tenant_id: int, batch: list[OutboundEmail]) -> None:
+    """One flush of the Dashboard's counts per batch, never one per message. If it fails
+    (or the worker dies before it), the sweep counts these rows within seconds."""
+    try:
+        count_changes(tenant_id=tenant_id, ids=[email.pk for email in batch])
+    except DatabaseError:
+        logger.exception("Status counts of tenant %s: batch not counted; the sweep will", tenant_id)
 
 
 def send_batch(

@@ -30,3 +30,10 @@ class ReminderSettingsForm(forms.ModelForm):
             "per_minute_limit": forms.NumberInput(attrs={"min": 1}),
             "per_day_limit": forms.NumberInput(attrs={"min": 1}),
         }
+
+    def save(self, commit: bool = True) -> ReminderSettings:
+        # Beat's tick works out the next run from the saved settings (NULL = now), and
+        # the drain looks at the tenant again at once (new limits may free it).
+        self.instance.next_run_at = None
+        self.instance.held_until = None
+        return super().save(commit=commit)

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from settings_app.smtp_errors import INTERRUPTED, SendFailure, Stage
 
-from .limits import sending_allowance
+from .limits import check_allowance
 from .models import OutboundEmail, ReminderSettings, Status
 from .outcomes import record_failure
 
@@ -54,15 +54,22 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
         # Locking the tenant's settings row serialises claims of one tenant, so two
         # workers cannot both spend the same sending allowance.
         limits = ReminderSettings.objects.select_for_update().get(tenant_id=tenant_id)
-        allowance = sending_allowance(tenant_id=tenant_id, limits=limits, now=now)
-        if allowance <= 0:
+        allowance = check_allowance(tenant_id=tenant_id, limits=limits, now=now)
+        if allowance.remaining <= 0:
+            # Beat's drain leaves the tenant alone until its limits free, instead of
+            # kicking a worker every minute to find this again. A kick meanwhile (new
+            # mail, a resend) still gets here and finds nothing, cheaply.
+            if limits.held_until != allowance.frees_at:
+                ReminderSettings.objects.filter(pk=limits.pk).update(held_until=allowance.frees_at)
             return []
+        if limits.held_until is not None:
+            ReminderSettings.objects.filter(pk=limits.pk).update(held_until=None)
         due = OutboundEmail.objects.filter(
             tenant_id=tenant_id, status=Status.QUEUED, next_attempt_at__lte=now
         ).order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("id", flat=True)[: min(limit, allowance)])
+        ids = list(due.values_list("id", flat=True)[: min(limit, allowance.remaining)])
         if not ids:
             return []
         # Guarded by status: on databases without SKIP LOCKED the UPDATE itself decides.
@@ -79,6 +86,27 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
         .select_related("tenant", "customer")  # reminders are re-rendered before sending
         .order_by("id")
     )
+
+
+def tenants_to_drain(*, now: datetime) -> list[int]:
+    """Tenants with due mail, less those held by their sending limits (held_until, set
+    by claim_batch). Two queries whatever the number of tenants or the outbox's history:
+    the distinct tenants of the partial index outbox_due (only queued mail is in it),
+    then those tenants' settings rows."""
+    due = list(
+        OutboundEmail.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now)
+        .order_by()  # no Meta.ordering, which DISTINCT would otherwise take in
+        .values_list("tenant_id", flat=True)
+        .distinct()
+    )
+    if not due:
+        return []
+    held = set(
+        ReminderSettings.objects.filter(tenant_id__in=due, held_until__gt=now).values_list(
+            "tenant_id", flat=True
+        )
+    )
+    return [tenant_id for tenant_id in due if tenant_id not in held]
 
 
 def mark_sending_started(*, owner: str) -> bool:

@@ -6,7 +6,7 @@ from zoneinfo import available_timezones
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, F, Func, Q
 
 from yaypay_mail.models import Customer, Invoice, Tenant
 
@@ -22,6 +22,22 @@ class Status(models.TextChoices):
 class Kind(models.TextChoices):
     REMINDER = "reminder", "Payment reminder"
     MANUAL = "manual", "Manual"
+
+
+class IsTrue(Func):
+    """`(condition) IS TRUE`. PostgreSQL cannot estimate how many rows match a comparison
+    of two columns (`counted_status <> status`: it guesses 99.5 %) and would scan the
+    table; wrapped this way the test is estimated from the statistics that migration
+    0005 creates on the comparison (a handful of rows), so the partial index is used."""
+
+    template = "(%(expressions)s) IS TRUE"
+    output_field = BooleanField()
+
+
+# Rows whose status the Dashboard's rollup (StatusCount) does not count yet: the
+# condition of the partial index outbox_uncounted. Queries must use exactly this Q for
+# the index to serve them (communications.counts).
+UNCOUNTED = Q(IsTrue(~Q(counted_status=F("status"))))
 
 
 class OutboundEmail(models.Model):
@@ -53,6 +69,10 @@ class OutboundEmail(models.Model):
     message_id = models.CharField(max_length=250, unique=True)
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # The status the Dashboard's rollup (StatusCount) counts this row under; "" = not
+    # counted yet. Differs from `status` only until communications.counts catches up
+    # (a batch's flush, or the sweep for rows changed anywhere else).
+    counted_status = models.CharField(max_length=10, blank=True, default="", db_default="")
     tries = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     lease_owner = models.CharField(max_length=100, blank=True)
@@ -103,8 +123,8 @@ class OutboundEmail(models.Model):
             # writes an entry in every index of the table.
             # Communications with no filter or only q=; the tenant's rows on delete.
             models.Index(fields=["tenant", "-created_at", "-id"], name="outbox_tenant_created"),
-            # Communications ?status=; the Dashboard's counts by status and its recent
-            # errors (its (tenant, status) prefix). Replaces outbox_tenant_status.
+            # Communications ?status=; the Dashboard's recent errors (its (tenant, status)
+            # prefix); prune_outbox, oldest first. Replaces outbox_tenant_status.
             models.Index(
                 fields=["tenant", "status", "-created_at", "-id"],
                 name="outbox_tenant_status_created",
@@ -112,6 +132,14 @@ class OutboundEmail(models.Model):
             # A Statement's EMAILS tab and Communications ?customer=; SET NULL on a
             # customer's delete (its (customer) prefix). Replaces outbox_customer.
             models.Index(fields=["customer", "-created_at", "-id"], name="outbox_customer_created"),
+            # The status-count sweep and every count flush (communications.counts): rows
+            # whose status the rollup does not count yet. Small: a row leaves it once
+            # counted. Built concurrently on PostgreSQL by migration 0005.
+            models.Index(
+                fields=["tenant"],
+                condition=UNCOUNTED,
+                name="outbox_uncounted",
+            ),
             # q= search: the trigram index outbox_search_trgm exists on PostgreSQL only and
             # is made by migration 0004, outside this list (see docs/performance.md).
         ]
@@ -122,6 +150,34 @@ class OutboundEmail(models.Model):
     @property
     def recipients_display(self) -> str:
         return ", ".join([*self.to_addresses, *self.cc_addresses])
+
+
+class StatusCount(models.Model):
+    """The Dashboard's rollup: a tenant's emails per UTC hour of creation and status.
+
+    `count`: emails that still exist, created in that hour and counted (counted_status)
+    in that status. `pruned`: emails of that hour and status deleted by prune_outbox,
+    kept so that totals stay the same after a prune. Pages show count + pruned. Written
+    only by communications.counts and communications.retention."""
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="status_counts", db_index=False
+    )
+    hour = models.DateTimeField()  # UTC, truncated to the hour
+    status = models.CharField(max_length=10, choices=Status.choices)
+    count = models.BigIntegerField(default=0, db_default=0)
+    pruned = models.BigIntegerField(default=0, db_default=0)
+
+    class Meta:
+        constraints = [
+            # Also the index every read and upsert uses (its (tenant, hour) prefix).
+            models.UniqueConstraint(
+                fields=["tenant", "hour", "status"], name="status_count_per_hour"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} {self.status}: {self.count} (+{self.pruned} pruned)"
 
 
 class Outcome(models.TextChoices):
@@ -184,6 +240,21 @@ class ReminderSettings(models.Model):
         default=2000,
         validators=[MinValueValidator(1), MaxValueValidator(10_000_000)],
     )
+    # Beat's reminder tick: the UTC instant of the next local sending hour. NULL means
+    # "work it out at the next tick" (a new row, or settings just saved).
+    next_run_at = models.DateTimeField(null=True, blank=True, db_default=None)
+    # Beat's drain skips the tenant until then: its sending limits are used up
+    # (communications.limits.check_allowance says when they free); a claim that finds
+    # room again clears it.
+    held_until = models.DateTimeField(null=True, blank=True, db_default=None)
+
+    class Meta:
+        indexes = [
+            # Beat's reminder tick: enabled tenants whose next run is due (or unknown).
+            models.Index(
+                fields=["next_run_at"], condition=Q(enabled=True), name="reminder_settings_due"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Reminder settings of {self.tenant}"

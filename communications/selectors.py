@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
 import json
+from collections.abc import Iterable
 
-from django.db.models import Count, F, Q, QuerySet, TextField, Window
-from django.db.models.functions import Cast, RowNumber
+from django.db.models import OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.functions import Cast
 
 from yaypay_mail.models import Customer, Tenant
 
@@ -81,32 +81,22 @@ def emails_for_customer(customer: Customer) -> QuerySet[OutboundEmail]:
     ).order_by("-created_at", "-id")
 
 
-def status_counts(tenant: Tenant, since: datetime.datetime | None = None) -> dict[str, int]:
-    """How many of the tenant's emails (created at or after `since`) are in each status;
-    every status is a key, zero included."""
-    emails = OutboundEmail.objects.filter(tenant=tenant)
-    if since is not None:
-        emails = emails.filter(created_at__gte=since)
-    counts = dict.fromkeys(Status.values, 0)
-    for row in emails.order_by().values("status").annotate(n=Count("id")):
-        counts[row["status"]] = row["n"]
-    return counts
-
-
-def latest_reminder_by_customer(tenant: Tenant) -> dict[int, OutboundEmail]:
-    """Each customer's newest reminder, by customer id (customers without one are absent)."""
-    newest_first = Window(
-        RowNumber(),
-        partition_by=[F("customer_id")],
-        order_by=[F("created_at").desc(), F("id").desc()],
+def latest_reminders_of(tenant: Tenant, customer_ids: Iterable[int]) -> dict[int, OutboundEmail]:
+    """The newest reminder (by created_at, id) of each of these customers, by customer id
+    (customers never reminded are absent): one query, whose subquery per customer reads
+    the top of outbox_customer_created, whatever the customer's history."""
+    newest = (
+        OutboundEmail.objects.filter(tenant=tenant, customer_id=OuterRef("pk"), kind=Kind.REMINDER)
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
     )
-    reminders = (
-        OutboundEmail.objects.filter(tenant=tenant, kind=Kind.REMINDER, customer__isnull=False)
-        .defer(*LIST_DEFERRED)
-        .annotate(rank=newest_first)
-        .filter(rank=1)
+    latest = (
+        Customer.objects.filter(tenant=tenant, pk__in=list(customer_ids))
+        .annotate(latest=Subquery(newest))
+        .values("latest")
     )
-    return {email.customer_id: email for email in reminders}
+    emails = OutboundEmail.objects.filter(pk__in=latest).defer(*LIST_DEFERRED)
+    return {email.customer_id: email for email in emails}
 
 
 def recent_errors(tenant: Tenant, limit: int = 10) -> list[OutboundEmail]:

@@ -19,6 +19,7 @@ from settings_app.services import identity_for, sending_blocked_reason, settings
 from yaypay_mail.models import Customer, Invoice, Tenant
 from yaypay_mail.validators import validate_email_list
 
+from .counts import count_changes, count_new
 from .models import Kind, OutboundEmail, ReminderSettings, Status
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ def outbox_enqueue_many(
                 body_html=new.html,
                 message_id=new_message_id(from_email),
                 status=Status.QUEUED,
+                # Counted as it is written, below: no second write of each row.
+                counted_status=Status.QUEUED,
                 next_attempt_at=now,
             )
             for new in new_emails
@@ -84,6 +87,8 @@ def outbox_enqueue_many(
             for invoice in new.invoices
         ]
         OutboundEmail.invoices.through.objects.bulk_create(links)
+        # The Dashboard's counts, in the same transaction: one upsert for the whole call.
+        count_new(tenant_id=tenant.pk, emails=rows)
         if rows and kick:
             kick_delivery(tenant_id=tenant.pk, queued=len(rows))
     return rows
@@ -160,5 +165,6 @@ def outbox_resend(*, email: OutboundEmail) -> ResendResult:
         )
         if not updated:
             return ResendResult(False, "This email changed meanwhile; nothing was resent.")
+        count_changes(tenant_id=email.tenant_id, ids=[email.pk])
         kick_delivery(tenant_id=email.tenant_id)
     return ResendResult(True, "Queued to send again.")

@@ -26,16 +26,11 @@ def deliver_tenant_mail(tenant_id: int) -> int:
 @shared_task(acks_late=True)
 def drain_due_mail() -> int:
     """The safety net, and how backoff and deferred mail come back: one delivery task
-    per tenant with due mail."""
-    from .models import OutboundEmail, Status
-
-    tenant_ids = set(
-        OutboundEmail.objects.filter(
-            status=Status.QUEUED, next_attempt_at__lte=timezone.now()
-        ).values_list("tenant_id", flat=True)
-    )
+    per tenant with due mail, except tenants held back by their sending limits."""
+    from .leases import tenants_to_drain
     from .services import kick_delivery
 
+    tenant_ids = tenants_to_drain(now=timezone.now())
     for tenant_id in tenant_ids:
         kick_delivery(tenant_id=tenant_id)
     return len(tenant_ids)
@@ -49,34 +44,59 @@ def reap_expired_leases() -> int:
     tenant_ids = reap()
     for tenant_id in tenant_ids:
         kick_delivery(tenant_id=tenant_id)
+    _count_reaped(tenant_ids)
     return len(tenant_ids)
+
+
+def _count_reaped(tenant_ids) -> None:
+    """The reaped mail's new statuses on the Dashboard now; other tenants' (a message
+    only errored, none re-queued) within 15 s by the sweep."""
+    from django.db import DatabaseError
+
+    from .counts import count_changes
+
+    for tenant_id in tenant_ids:
+        try:
+            count_changes(tenant_id=tenant_id)
+        except DatabaseError:
+            logger.exception("Status counts of tenant %s: not counted; the sweep will", tenant_id)
+
+
+@shared_task(acks_late=True)
+def prune_outbox(older_than_days: int) -> int:
+    """Retention, for operators who schedule it with beat rather than cron (README)."""
+    from .retention import prune_outbox as prune
+
+    return prune(older_than_days=older_than_days)
+
+
+@shared_task(acks_late=True)
+def sweep_status_counts() -> int:
+    """Count the rows whose status changed without a flush (admin actions, a worker
+    killed before its batch's flush, plain SQL): beat, every 15 s."""
+    from .counts import sweep_uncounted
+
+    return sweep_uncounted()
 
 
 @shared_task(acks_late=True)
 def schedule_daily_reminders() -> int:
-    """Queue reminders for each tenant whose local sending hour has come today. Runs
-    often; a second run the same day queues nothing (reminders.schedule_reminders)."""
-    from zoneinfo import ZoneInfo
+    """Beat, every minute: hand each tenant whose local sending hour has come to its own
+    schedule_tenant_reminders task (reminders.run_reminder_tick); tenants not due cost
+    nothing. A second run the same day queues nothing (reminders.schedule_reminders)."""
+    from .reminders import run_reminder_tick
 
-    from yaypay_mail.models import Tenant
+    def dispatch(tenant_id: int, claim) -> None:
+        schedule_tenant_reminders.delay(tenant_id, claim.isoformat())
 
-    from .reminders import schedule_reminders
-    from .services import reminder_settings_for
+    return run_reminder_tick(dispatch=dispatch)
 
-    now = timezone.now()
-    queued = 0
-    # Every tenant, not only those whose settings row exists: reminders are on by default.
-    for tenant in Tenant.objects.all():
-        limits = reminder_settings_for(tenant)
-        if (
-            limits.enabled
-            and now.astimezone(ZoneInfo(limits.time_zone)).hour >= limits.sending_hour
-        ):
-            count = schedule_reminders(tenant=tenant)
-            queued += count
-            if count:
-                logger.info(
-                    "Reminders queued",
-                    extra={"tenant_id": tenant.pk, "outcome": "scheduled", "count": count},
-                )
-    return queued
+
+@shared_task(acks_late=True)
+def schedule_tenant_reminders(tenant_id: int, claim: str) -> int:
+    """One tenant's reminders for today, under the claim the minute's tick took."""
+    import datetime
+
+    from .reminders import run_claimed_tenant
+
+    return run_claimed_tenant(tenant_id, claim=datetime.datetime.fromisoformat(claim))

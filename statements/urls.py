@@ -11,4 +11,5 @@ urlpatterns = [
     path("customers/<int:pk>/pause/", views.customer_pause_view, name="customer_pause"),
     path("customers/<int:pk>/unpause/", views.customer_unpause_view, name="customer_unpause"),
     path("reports/aging/", views.aging, name="aging_report"),
+    path("reports/aging/export.csv", views.aging_export, name="aging_export"),
 ]

@@ -4,27 +4,34 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from communications.counts import dashboard_counts
 from communications.filters import cursor_field, with_query
 from communications.models import Status
 from communications.paging import keyset_page
-from communications.selectors import emails_for_customer, recent_errors, status_counts
+from communications.reminders import local_today
+from communications.selectors import emails_for_customer, recent_errors
 from communications.services import reminder_settings_for
 from settings_app.services import settings_for
 from yaypay_mail.customer_services import customer_pause, customer_unpause, customer_update
 from yaypay_mail.models import Customer, Role
 from yaypay_mail.tenancy import get_for_tenant, role_required
 
+from .aging_export import aging_csv, aging_csv_filename
+from .aging_forms import SORTS, AgingFilters
 from .customer_forms import CustomerEditForm, CustomerListFilters, PauseForm
-from .customer_selectors import customer_history, customer_page, pause_reasons
+from .customer_selectors import customer_history, customer_page
 from .filters import StatementFilters
 from .selectors import (
     BUCKET_LABELS,
-    aging_report,
+    aging_fresh,
+    aging_page,
+    open_balances,
     open_invoices,
     open_totals_by_currency,
     tenant_today,
@@ -44,7 +51,8 @@ class StatementPageFilters(StatementFilters):
 
 @role_required()
 def dashboard(request):
-    counts = status_counts(request.tenant, since=timezone.now() - timedelta(days=DASHBOARD_DAYS))
+    # From the hourly rollup: a few dozen rows, whatever the tenant's history.
+    counts = dashboard_counts(request.tenant, since=timezone.now() - timedelta(days=DASHBOARD_DAYS))
     outgoing = settings_for(request.tenant)
     return render(
         request,
@@ -103,20 +111,83 @@ def statement(request, pk: int):
 
 @role_required()
 def aging(request):
-    report = aging_report(request.tenant, today=tenant_today(request.tenant))
-    reasons = pause_reasons(request.tenant, [row.customer_id for row in report.customers])
-    for row in report.customers:
-        # For the template: None when reminders go out, else the reason ("" if none given).
-        row.pause_reason = reasons.get(row.customer_id)
-    return render(
-        request,
-        "statements/aging_report.html",
-        {
-            "report": report,
-            "bucket_labels": BUCKET_LABELS,
-            "next_url": reverse("aging_report"),
-        },
+    form = AgingFilters(request.GET)
+    context = {"form": form, "bucket_labels": BUCKET_LABELS}
+    if not form.is_valid():
+        # Bad input runs no query: the page says what is wrong, with a 400.
+        return render(request, "statements/aging_report.html", context, status=400)
+    filters = form.cleaned_data
+    reminder_settings = reminder_settings_for(request.tenant)
+    # One currency a page, 50 customers, keyset-paged on the rollups: the same few
+    # queries for a tenant of 5 customers or 20,000. ?page=N (old links) is the first page.
+    report = aging_page(
+        request.tenant,
+        today=local_today(reminder_settings),
+        currency=filters["currency"],
+        sort=filters["sort"],
+        cursor=filters["cursor"],
     )
+    url = reverse("aging_report")
+    given = form.given()
+    keep = {"currency": report.currency, "sort": filters["sort"]}
+    if filters["cursor"] is not None:
+        given.update(currency=report.currency, cursor=request.GET["cursor"])
+    context.update(
+        report=report,
+        sort=filters["sort"],
+        sorts=[(value, label, with_query(url, {**keep, "sort": value})) for value, label in SORTS],
+        currencies=[
+            (code, with_query(url, {"currency": code, "sort": filters["sort"]}))
+            for code in report.currencies
+        ],
+        keep=keep,
+        on_later_page=filters["cursor"] is not None,
+        first_url=with_query(url, keep),
+        # Resend comes back to this very page, built from the known filters only.
+        next_url=with_query(url, given),
+        export_url=with_query(reverse("aging_export"), form.given()),
+        export_all_currencies="currency" not in form.given(),
+        time_zone=reminder_settings.time_zone,
+    )
+    return render(request, "statements/aging_report.html", context)
+
+
+@role_required()
+def aging_export(request):
+    """/reports/aging/export.csv with the page's filters (currency, sort; a cursor or page
+    is ignored): every customer, without a currency every currency one after another,
+    streamed in constant memory."""
+    form = AgingFilters(request.GET)
+    if not form.is_valid():
+        lines = [
+            f"{form[name].label}: {error}"
+            for name, errors in form.errors.items()
+            for error in errors
+        ]
+        return HttpResponse(
+            "Nothing is exported: the address has values that cannot be used.\n"
+            + "\n".join(lines)
+            + "\n",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    reminder_settings = reminder_settings_for(request.tenant)
+    today = local_today(reminder_settings)
+    aging_fresh(request.tenant, today)
+    currency = form.given().get("currency")
+    currencies = [currency] if currency else sorted(open_balances(request.tenant))
+    response = StreamingHttpResponse(
+        aging_csv(
+            request.tenant,
+            currencies=currencies,
+            sort=form.cleaned_data["sort"],
+            today=today,
+            time_zone=reminder_settings.time_zone,
+        ),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{aging_csv_filename(today)}"'
+    return response
 
 
 @role_required()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete, pre_delete
+from django.dispatch import receiver
 
 from .validators import validate_email_list
 
@@ -73,6 +75,22 @@ class Customer(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        stored = getattr(self, "_stored_name", None)
+        if stored is not None and stored != self.name:
+            from .balances import customers_renamed
+
+            customers_renamed([self.pk])
+        self._stored_name = self.name
+
+    @classmethod
+    def from_db(cls, db, field_names, values, *, fetch_mode=None):
+        customer = super().from_db(db, field_names, values, fetch_mode=fetch_mode)
+        # The Aging rollups keep the name for their sort: a rename is copied to them.
+        customer._stored_name = customer.__dict__.get("name")
+        return customer
+
     def clean(self) -> None:
         try:
             validate_email_list(self.cc_emails)
@@ -110,14 +128,27 @@ class Invoice(models.Model):
                 condition=models.Q(paid=False),
                 name="invoice_open_by_due",
             ),
+            # The Aging rollups' daily refresh finds the open invoices that fell due since
+            # the last one (yaypay_mail/balances.py).
+            models.Index(
+                fields=["tenant", "due_on"],
+                condition=models.Q(paid=False),
+                name="invoice_open_by_tenant_due",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number
 
     def save(self, *args, **kwargs):
+        """Saves, and keeps the Aging rollups (OpenBalance, CustomerBalance) in step."""
+        from .balances import invoices_changed, stored_states
+
         self.paid = self.open_balance == 0
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            before = stored_states([self.pk]) if self.pk and not self._state.adding else []
+            super().save(*args, **kwargs)
+            invoices_changed(tenant_id=self.tenant_id, before=before, after=[self])
 
     def days_overdue(self, today) -> int:
         return max((today - self.due_on).days, 0)
@@ -153,3 +184,114 @@ class CustomerChange(models.Model):
         return (
             f"{self.get_source_display()} change of {self.customer_id} at {self.at:%Y-%m-%d %H:%M}"
         )
+
+
+# --- the Aging Report's rollups (kept by yaypay_mail/balances.py) -------------------
+
+
+class OpenBalance(models.Model):
+    """The sum of a tenant's unpaid invoices' open balances (credits netted in) per
+    currency and due date: a few hundred rows that the report's totals row is bucketed
+    from at read time, so it is never stale."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3)
+    due_on = models.DateField()
+    amount = models.DecimalField(max_digits=16, decimal_places=2, db_default=0)
+    invoices = models.IntegerField(db_default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "currency", "due_on"], name="open_balance_per_due_date"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} due {self.due_on}"
+
+
+class CustomerBalance(models.Model):
+    """A customer's open and overdue totals in one currency, for sorting and paging the
+    Aging Report. A row exists only while the customer has an unpaid invoice in that
+    currency. `overdue_total` counts invoices due before `overdue_as_of`, the tenant's
+    date when the row was computed; AgingState says up to which day the whole tenant is
+    right."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="balances")
+    currency = models.CharField(max_length=3)
+    # A copy of the customer's name, so that ?sort=name pages on an index of this table.
+    name = models.CharField(max_length=200, db_default="")
+    open_total = models.DecimalField(max_digits=16, decimal_places=2, db_default=0)
+    overdue_total = models.DecimalField(max_digits=16, decimal_places=2, db_default=0)
+    # Unpaid invoices summed here: the row goes when the last one is paid or deleted.
+    invoices = models.IntegerField(db_default=0)
+    overdue_as_of = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "currency"], name="customer_balance_per_currency"
+            ),
+        ]
+        indexes = [
+            # The Aging Report's sorts, each paged by keyset from this index:
+            # ?sort=overdue (the default), ?sort=total, ?sort=name.
+            models.Index(
+                fields=["tenant", "currency", "-overdue_total", "-customer"],
+                name="customer_balance_by_overdue",
+            ),
+            models.Index(
+                fields=["tenant", "currency", "-open_total", "-customer"],
+                name="customer_balance_by_total",
+            ),
+            models.Index(
+                fields=["tenant", "currency", "name", "customer"],
+                name="customer_balance_by_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.open_total} {self.currency}"
+
+
+class AgingState(models.Model):
+    """The tenant's date that every CustomerBalance.overdue_total is right for. When the
+    tenant's day moves on, the rows of the customers whose invoices fell due meanwhile
+    are recomputed and this moves with them (balances.refresh_overdue)."""
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    overdue_as_of = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} as of {self.overdue_as_of}"
+
+
+def _deletion_covers(origin, *models_: type[models.Model]) -> bool:
+    """Whether a delete started at one of `models_` (an instance or a queryset of it)."""
+    model = getattr(origin, "model", None) or type(origin)
+    return isinstance(model, type) and issubclass(model, models_)
+
+
+@receiver(pre_delete, sender=Customer, dispatch_uid="aging_customer_deleted")
+def _customer_deleted(sender, instance: Customer, origin=None, **kwargs) -> None:
+    # A tenant's delete takes its rollups with it; a customer's takes its CustomerBalance
+    # rows (CASCADE) but its invoices must leave the tenant's OpenBalance.
+    if _deletion_covers(origin, Tenant):
+        return
+    from .balances import customer_deleted
+
+    customer_deleted(instance)
+
+
+@receiver(post_delete, sender=Invoice, dispatch_uid="aging_invoice_deleted")
+def _invoice_deleted(sender, instance: Invoice, origin=None, **kwargs) -> None:
+    # Cascades from a customer or a tenant are handled once for all their invoices above.
+    if _deletion_covers(origin, Tenant, Customer):
+        return
+    from .balances import invoices_changed
+
+    invoices_changed(tenant_id=instance.tenant_id, before=[instance], after=[])

@@ -17,6 +17,7 @@ from itertools import islice
 from django.db import transaction
 
 from . import record_fields as read
+from .balances import InvoiceState, customers_renamed, invoices_changed, state_of
 from .models import ChangeSource, Customer, CustomerChange, Invoice, Tenant
 
 CUSTOMER_COLUMNS = ("customer_id", "name", "billing_email", "cc_emails", "reminders_paused")
@@ -253,6 +254,7 @@ def _write_customers(tenant, parsed, report, *, actor, source) -> None:
         return
     Customer.objects.bulk_create(new)
     Customer.objects.bulk_update(changed, [*_CUSTOMER_FIELDS, "pause_reason"])
+    customers_renamed([customer.pk for customer, diff in history if "name" in diff])
     CustomerChange.objects.bulk_create(
         [
             CustomerChange(
@@ -301,7 +303,8 @@ def upsert_invoices(
         for chunk in _chunks(records):
             parsed = [_read_invoice(record, report, formats, seen) for record in chunk]
             parsed = [row for row in parsed if row is not None]
-            _write_invoices(tenant, parsed, report)
+            # A dry run is rolled back: the Aging rollups would be too, so they are skipped.
+            _write_invoices(tenant, parsed, report, rollups=not dry_run)
             done += len(chunk)
             if progress:
                 progress(done)
@@ -309,7 +312,7 @@ def upsert_invoices(
             # A failed ERP export (a header and nothing else) must not wipe receivables.
             report.add_error(0, "sync", EMPTY_FULL_SYNC)
         if sync == "full" and report.ok:
-            _mark_missing_paid(tenant, seen, report)
+            _mark_missing_paid(tenant, seen, report, rollups=not dry_run)
 
     return _run(report, tenant=tenant, dry_run=dry_run, work=work)
 
@@ -337,7 +340,7 @@ def _read_invoice(record, report, formats, seen) -> tuple[str, dict, int] | None
     )
 
 
-def _write_invoices(tenant, parsed, report) -> None:
+def _write_invoices(tenant, parsed, report, *, rollups: bool = True) -> None:
     numbers = [key for key, _, _ in parsed]
     existing = {
         invoice.number: invoice
@@ -349,7 +352,7 @@ def _write_invoices(tenant, parsed, report) -> None:
             "external_id", "id"
         )
     )
-    new, changed = [], []
+    new, changed, before = [], [], []
     for key, fields, position in parsed:
         customer_key = fields.pop("customer_key", None)
         if customer_key is not None:
@@ -368,20 +371,25 @@ def _write_invoices(tenant, parsed, report) -> None:
             if invoice is not None:
                 new.append(invoice)
             continue
-        before = tuple(getattr(invoice, name) for name in _INVOICE_FIELDS)
+        stored = tuple(getattr(invoice, name) for name in _INVOICE_FIELDS)
+        stored_state = state_of(invoice)
         for name, value in fields.items():
             setattr(invoice, name, value)
         if not _balance_ok(invoice, position, report):
             continue
-        if tuple(getattr(invoice, name) for name in _INVOICE_FIELDS) == before:
+        if tuple(getattr(invoice, name) for name in _INVOICE_FIELDS) == stored:
             report.unchanged += 1
             continue
         invoice.paid = invoice.open_balance == 0
         changed.append(invoice)
+        before.append(stored_state)
         report.updated += 1
     if report.ok:
         Invoice.objects.bulk_create(new)
         Invoice.objects.bulk_update(changed, [*_INVOICE_FIELDS, "paid"])
+        if rollups:
+            # The Aging rollups move with the chunk, in its transaction (the tenant is locked).
+            invoices_changed(tenant_id=tenant.pk, before=before, after=new + changed, locked=True)
 
 
 def _new_invoice(tenant, key, fields, position, report) -> Invoice | None:
@@ -420,19 +428,25 @@ def _balance_ok(invoice: Invoice, position: int, report: UpsertReport) -> bool:
     return True
 
 
-def _mark_missing_paid(tenant: Tenant, seen: dict[str, int], report: UpsertReport) -> None:
+def _mark_missing_paid(
+    tenant: Tenant, seen: dict[str, int], report: UpsertReport, *, rollups: bool = True
+) -> None:
     """Full sync: an ERP export of open invoices leaves out the paid ones."""
     missing = [
-        (pk, number)
-        for pk, number in Invoice.objects.filter(tenant=tenant, open_balance__gt=0)
+        (pk, number, InvoiceState(*state))
+        for pk, number, *state in Invoice.objects.filter(tenant=tenant, open_balance__gt=0)
         .order_by("due_on", "number")
-        .values_list("id", "number")
+        .values_list("id", "number", *InvoiceState._fields)
         if number not in seen
     ]
     report.marked_paid = len(missing)
-    report.marked_paid_numbers = [number for _, number in missing[:MAX_MARKED_PAID_LISTED]]
-    ids = [pk for pk, _ in missing]
-    for start in range(0, len(ids), CHUNK):
-        Invoice.objects.filter(pk__in=ids[start : start + CHUNK]).update(
+    report.marked_paid_numbers = [number for _, number, _ in missing[:MAX_MARKED_PAID_LISTED]]
+    for start in range(0, len(missing), CHUNK):
+        chunk = missing[start : start + CHUNK]
+        Invoice.objects.filter(pk__in=[pk for pk, _, _ in chunk]).update(
             open_balance=Decimal("0.00"), paid=True
         )
+        if rollups:
+            invoices_changed(
+                tenant_id=tenant.pk, before=[state for _, _, state in chunk], after=[], locked=True
+            )
