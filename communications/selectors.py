@@ -100,6 +100,8 @@ def latest_reminders_of(tenant: Tenant, customer_ids: Iterable[int]) -> dict[int
 
 
 def recent_errors(tenant: Tenant, limit: int = 10) -> list[OutboundEmail]:
-    """The tenant's emails in Error, the most recently failed first."""
+    """The tenant's newest emails in Error: read from the top of
+    outbox_tenant_status_created, whatever the tenant's history (ordering by the time
+    they failed would sort every Error the tenant ever had)."""
     errors = OutboundEmail.objects.filter(tenant=tenant, status=Status.ERROR)
-    return list(_listed(errors).order_by("-updated_at", "-id")[:limit])
+    return list(_listed(errors).order_by("-created_at", "-id")[:limit])

@@ -4,15 +4,13 @@ pause reasons for the Aging Report. Every query is scoped by tenant."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Q, Sum
 
-from communications.models import Kind, OutboundEmail
-from communications.selectors import LIST_DEFERRED
+from communications.models import OutboundEmail
+from communications.selectors import latest_reminders_of
 from yaypay_mail.models import Customer, CustomerChange, Invoice, Tenant
 
 from .customer_forms import AFTER, BEFORE, encode_cursor
@@ -96,36 +94,9 @@ def _with_balances_and_reminders(tenant: Tenant, customers: list[Customer]) -> l
         rows[balance["customer_id"]].balances.append(
             (balance["currency"], Decimal(balance["total"] or 0).quantize(CENT))
         )
-    for customer_id, email in latest_reminders(tenant, rows).items():
+    for customer_id, email in latest_reminders_of(tenant, rows).items():
         rows[customer_id].last_reminder = email
     return list(rows.values())
-
-
-def latest_reminders(tenant: Tenant, customer_ids: Iterable[int]) -> dict[int, OutboundEmail]:
-    """The newest reminder (by created_at, id) of each of these customers, in one query."""
-    newest_first = Window(
-        RowNumber(),
-        partition_by=[F("customer_id")],
-        order_by=[F("created_at").desc(), F("id").desc()],
-    )
-    reminders = (
-        OutboundEmail.objects.filter(
-            tenant=tenant, kind=Kind.REMINDER, customer_id__in=list(customer_ids)
-        )
-        .defer(*LIST_DEFERRED)
-        .annotate(rank=newest_first)
-        .filter(rank=1)
-    )
-    return {email.customer_id: email for email in reminders}
-
-
-def pause_reasons(tenant: Tenant, customer_ids: Iterable[int]) -> dict[int, str]:
-    """The pause reason ("" when none was given) of each of these customers that is paused."""
-    return dict(
-        Customer.objects.filter(
-            tenant=tenant, pk__in=list(customer_ids), reminders_paused=True
-        ).values_list("pk", "pause_reason")
-    )
 
 
 FIELD_LABELS = {

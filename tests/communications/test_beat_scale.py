@@ -219,6 +219,12 @@ def make_overdue(tenant, name, *, invoices=1, today=TODAY) -> Customer:
     return customer
 
 
+@pytest.fixture(autouse=True)
+def tenant_tasks_in_process(eager_tasks):
+    """The tick hands each due tenant to its own task; here it runs in the test's
+    process, also where CI configures a broker, so the tests read what it queued."""
+
+
 def next_run_at(tenant):
     return ReminderSettings.objects.get(tenant=tenant).next_run_at
 

@@ -197,7 +197,9 @@ def test_send_reminders_skips_tenants_that_turned_reminders_off(tenant_a, custom
     assert not OutboundEmail.objects.exists()
 
 
-def test_the_daily_task_reaches_tenants_that_never_opened_their_settings(tenant_a, customers):
+def test_the_daily_task_reaches_tenants_that_never_opened_their_settings(
+    tenant_a, customers, eager_tasks
+):
     import time_machine
 
     from communications.models import ReminderSettings
