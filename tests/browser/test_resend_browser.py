@@ -26,7 +26,11 @@ def test_a_collector_resends_an_error_email_from_communications(
     page.wait_for_url("**/communications/?status=error")
 
     row = page.locator(f"#email-{failed.pk}")
-    assert row.locator(".status").inner_text() == "Error"
+    assert row.locator(".badge").inner_text() == "Error"
+    # A one-line reason in the row; the full text one click away.
+    assert row.locator(".short-reason").inner_text() == "Login refused"
+    assert "The mail server refused the username or password." not in row.inner_text()
+    row.locator("summary").click()
     assert "The mail server refused the username or password." in row.inner_text()
     row.get_by_role("button", name="Resend").click()
 
@@ -39,7 +43,7 @@ def test_a_collector_resends_an_error_email_from_communications(
     page.get_by_role("link", name="Communications", exact=True).click()
     page.wait_for_url("**/communications/")
     row = page.locator(f"#email-{failed.pk}")
-    assert row.locator(".status").inner_text() == "Queued"
+    assert row.locator(".badge").inner_text() == "Queued"
     assert row.get_by_role("button", name="Resend").count() == 0
 
     failed.refresh_from_db()
