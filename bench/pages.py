@@ -102,7 +102,10 @@ def fill(spec: dict) -> int:
                  reminders_paused, pause_reason, next_reminder_on)
             SELECT %(tenant)s, 'C-' || lpad(n::text, 6, '0'), 'Customer ' || n || ', Inc.',
                    'ap' || n || '@client' || (n %% 97) || '.example', '[]'::jsonb,
-                   n %% 50 = 0, CASE WHEN n %% 100 = 0 THEN 'Disputed invoice' ELSE '' END,
+                   -- Paused: a few in every tenant, and at least a page of them in each,
+                   -- so that ?paused=1 shows 50 rows for both.
+                   n %% 50 = 0 OR n <= 60,
+                   CASE WHEN n %% 100 = 0 THEN 'Disputed invoice' ELSE '' END,
                    %(today)s::date + 7
             FROM generate_series(1, %(customers)s) AS n
             """,
@@ -305,13 +308,13 @@ def main() -> None:
     )
     ids = prepare([SMALL, large], args.reuse)
 
+    from django.contrib.auth.models import User
     from django.test import Client
 
     clients = {}
     for spec in (SMALL, large):
         client = Client()
-        if not client.login(username=f"admin@{spec['name'].lower()}.example", password=PASSWORD):
-            raise SystemExit(f"cannot log in to {spec['name']}")
+        client.force_login(User.objects.get(email=f"admin@{spec['name'].lower()}.example"))
         clients[spec["name"]] = client
 
     small_pages = pages_for(ids["Small"])

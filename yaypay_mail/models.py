@@ -70,6 +70,12 @@ class Customer(models.Model):
             models.Index(fields=["tenant", "next_reminder_on"], name="customer_next_reminder"),
             # The Customers list pages through a tenant's customers by (name, id).
             models.Index(fields=["tenant", "name", "id"], name="customer_by_name"),
+            # The Customers list with ?paused=1: the few paused customers, by (name, id).
+            models.Index(
+                fields=["tenant", "name", "id"],
+                condition=models.Q(reminders_paused=True),
+                name="customer_paused_by_name",
+            ),
         ]
 
     def __str__(self) -> str:
