@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from .models import OutboundEmail
@@ -68,13 +69,42 @@ def emails_csv(emails: QuerySet[OutboundEmail], *, time_zone: str) -> Iterator[s
     not grow with the tenant's history (see keyset_rows).
     """
     zone = ZoneInfo(time_zone)
+    batches = _batches(keyset_rows(emails), ROWS_PER_WRITE)
+    return csv_stream(HEADER, ([email_row(email, zone) for email in batch] for batch in batches))
+
+
+def csv_stream(header: list[str], row_batches: Iterable[Iterable[list[str]]]) -> Iterator[str]:
+    """A CSV file as text chunks, one per batch of rows, made as the client reads them."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    writer.writerow(header)
     # A UTF-8 byte order mark, so Excel reads non-ASCII names and subjects right.
-    yield "\ufeff" + _flush(buffer, writer.writerow(HEADER))
-    for batch in _batches(keyset_rows(emails), ROWS_PER_WRITE):
-        writer.writerows(email_row(email, zone) for email in batch)
+    yield "\ufeff" + _flush(buffer)
+    for rows in row_batches:
+        writer.writerows(rows)
         yield _flush(buffer)
+
+
+def csv_response(chunks: Iterator[str], *, filename: str) -> StreamingHttpResponse:
+    """A streamed CSV download; never kept by a shared cache (it holds customer data)."""
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def export_refused(form) -> HttpResponse:
+    """The 400 of an export whose filters do not validate: what is wrong, as plain text."""
+    lines = [
+        f"{form[name].label}: {error}" for name, errors in form.errors.items() for error in errors
+    ]
+    return HttpResponse(
+        "Nothing is exported: the address has values that cannot be used.\n"
+        + "\n".join(lines)
+        + "\n",
+        status=400,
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 def keyset_rows(emails: QuerySet[OutboundEmail]) -> Iterator[OutboundEmail]:
@@ -98,7 +128,7 @@ def keyset_rows(emails: QuerySet[OutboundEmail]) -> Iterator[OutboundEmail]:
         position = (email.created_at, email.pk)
 
 
-def _flush(buffer: io.StringIO, _written: object = None) -> str:
+def _flush(buffer: io.StringIO) -> str:
     text = buffer.getvalue()
     buffer.seek(0)
     buffer.truncate()

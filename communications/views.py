@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -10,7 +9,7 @@ from django.views.decorators.http import require_POST
 from yaypay_mail.models import Customer, Role
 from yaypay_mail.tenancy import admin_required, get_for_tenant, role_required
 
-from .exports import csv_filename, emails_csv
+from .exports import csv_filename, csv_response, emails_csv, export_refused
 from .filters import EmailListFilters, with_query
 from .forms import ReminderSettingsForm
 from .models import OutboundEmail, Status
@@ -82,18 +81,7 @@ def email_export(request):
     or page is ignored): every matching email, newest first, streamed in constant memory."""
     form = EmailListFilters(request.GET)
     if not form.is_valid():
-        lines = [
-            f"{form[name].label}: {error}"
-            for name, errors in form.errors.items()
-            for error in errors
-        ]
-        return HttpResponse(
-            "Nothing is exported: the address has values that cannot be used.\n"
-            + "\n".join(lines)
-            + "\n",
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
+        return export_refused(form)
     filters = form.cleaned_data
     customer = None
     if filters["customer"] is not None:
@@ -102,12 +90,7 @@ def email_export(request):
         request.tenant, status=filters["status"] or None, customer=customer, q=filters["q"]
     )
     time_zone = reminder_settings_for(request.tenant).time_zone
-    response = StreamingHttpResponse(
-        emails_csv(emails, time_zone=time_zone), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{csv_filename(time_zone)}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return csv_response(emails_csv(emails, time_zone=time_zone), filename=csv_filename(time_zone))
 
 
 @role_required()

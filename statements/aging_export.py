@@ -4,15 +4,13 @@ customers the tenant has, and no query stays open for the whole download."""
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from communications.exports import neutralise
+from communications.exports import csv_stream, neutralise
 from yaypay_mail.models import Tenant
 
 from .aging_forms import AFTER, AgingCursor
@@ -63,15 +61,14 @@ def aging_csv(
 ) -> Iterator[str]:
     """The CSV, CHUNK_SIZE customers a chunk; produced as the client reads it."""
     zone = ZoneInfo(time_zone)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADER)
-    # A UTF-8 byte order mark, so Excel reads non-ASCII names right.
-    yield "\ufeff" + _flush(buffer)
-    for currency in currencies:
-        for rows in aging_chunks(tenant, currency=currency, sort=sort, today=today):
-            writer.writerows(aging_row(row, zone) for row in rows)
-            yield _flush(buffer)
+    return csv_stream(
+        HEADER,
+        (
+            [aging_row(row, zone) for row in rows]
+            for currency in currencies
+            for rows in aging_chunks(tenant, currency=currency, sort=sort, today=today)
+        ),
+    )
 
 
 def aging_chunks(
@@ -94,10 +91,3 @@ def aging_chunks(
         column, _ = AGING_SORTS[sort]
         last = balances[-1]
         cursor = AgingCursor(AFTER, sort, currency, getattr(last, column), last.customer_id)
-
-
-def _flush(buffer: io.StringIO) -> str:
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from communications.counts import dashboard_counts
+from communications.exports import csv_response, export_refused
 from communications.filters import cursor_field, with_query
 from communications.models import Status
 from communications.paging import keyset_page
@@ -159,24 +159,13 @@ def aging_export(request):
     streamed in constant memory."""
     form = AgingFilters(request.GET)
     if not form.is_valid():
-        lines = [
-            f"{form[name].label}: {error}"
-            for name, errors in form.errors.items()
-            for error in errors
-        ]
-        return HttpResponse(
-            "Nothing is exported: the address has values that cannot be used.\n"
-            + "\n".join(lines)
-            + "\n",
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
+        return export_refused(form)
     reminder_settings = reminder_settings_for(request.tenant)
     today = local_today(reminder_settings)
     aging_fresh(request.tenant, today)
     currency = form.given().get("currency")
     currencies = [currency] if currency else sorted(open_balances(request.tenant))
-    response = StreamingHttpResponse(
+    return csv_response(
         aging_csv(
             request.tenant,
             currencies=currencies,
@@ -184,10 +173,8 @@ def aging_export(request):
             today=today,
             time_zone=reminder_settings.time_zone,
         ),
-        content_type="text/csv; charset=utf-8",
+        filename=aging_csv_filename(today),
     )
-    response["Content-Disposition"] = f'attachment; filename="{aging_csv_filename(today)}"'
-    return response
 
 
 @role_required()

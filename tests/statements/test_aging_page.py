@@ -483,3 +483,10 @@ def test_the_export_reads_in_chunks(collector_client_a, tenant_a, monkeypatch):
     rows = export(collector_client_a, sort="total")
     assert len(rows) == 31
     assert {row[1] for row in rows[1:]} == {customer.name for customer in customers}
+
+
+def test_the_export_is_never_kept_by_a_shared_cache(collector_client_a, tenant_a):
+    response = get(collector_client_a, EXPORT)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Content-Disposition"].startswith('attachment; filename="aging-')
