@@ -8,8 +8,11 @@ is counted). Whatever changes a status, the rollup catches up by `count_changes`
 moves the rows whose counted_status differs from their status, and the matching deltas,
 in one transaction, so a row is counted exactly once whichever process gets to it first.
 
-- Enqueue, a delivered batch, Resend and the reaper call it right away, once per batch
-  or operation (never once per message).
+- Enqueue counts its rows as Queued in its own INSERT, and a claim counts its batch as
+  Sent in its own UPDATE (one upsert each), so a message sent normally is never written
+  again for the rollup. A failure, Resend and the reaper call count_changes right away,
+  once per batch or operation (never once per message). Rows still `sending` are left to
+  their worker.
 - Everything else that changes a status (admin actions, fail_due_mail_of_tenant, plain
   SQL, a worker killed between its outcomes and its flush) is caught by the sweep, which
   beat runs every 15 s over the partial index outbox_uncounted.
@@ -114,6 +117,20 @@ def count_new(*, tenant_id: int, emails: Iterable[OutboundEmail]) -> None:
         apply_deltas(tenant_id=tenant_id, deltas={key: (n, 0) for key, n in deltas.items()})
 
 
+def count_claimed_as_sent(
+    *, tenant_id: int, claimed: Iterable[tuple[int, datetime.datetime, str]]
+) -> None:
+    """The claim counts its rows as Sent ahead of the send, in the claim's transaction
+    (after lock_tenant_counts): `claimed` holds (id, created_at, counted_status before)."""
+    deltas: Counter[tuple[datetime.datetime, str]] = Counter()
+    for _pk, created_at, counted_status in claimed:
+        hour = hour_of(created_at)
+        deltas[hour, Status.SENT] += 1
+        if counted_status:
+            deltas[hour, counted_status] -= 1
+    apply_deltas(tenant_id=tenant_id, deltas={key: (n, 0) for key, n in deltas.items()})
+
+
 def count_changes(*, tenant_id: int, ids: list[int] | None = None) -> int:
     """Bring the tenant's rollup up to date with its rows whose status changed since they
     were counted (only those among `ids`, when given). Returns how many rows it counted.
@@ -151,7 +168,13 @@ def _count_chunk(tenant_id: int, ids: list[int] | None) -> tuple[int, int]:
 
 def _count_once(tenant_id: int, ids: list[int] | None) -> tuple[int, int]:
     lock_tenant_counts(tenant_id)
-    rows = OutboundEmail.objects.filter(tenant_id=tenant_id).filter(UNCOUNTED)
+    # A row being sent is left to its worker, which counted it as Sent at the claim: its
+    # outcome settles it. Readers show it as Sending meanwhile.
+    rows = (
+        OutboundEmail.objects.filter(tenant_id=tenant_id)
+        .filter(UNCOUNTED)
+        .exclude(status=Status.SENDING)
+    )
     if ids is not None:
         rows = rows.filter(id__in=ids)
     if connection.features.has_select_for_update:
@@ -188,6 +211,7 @@ def sweep_uncounted() -> int:
     Returns how many rows it counted."""
     tenant_ids = list(
         OutboundEmail.objects.filter(UNCOUNTED)
+        .exclude(status=Status.SENDING)
         .order_by()
         .values_list("tenant_id", flat=True)
         .distinct()

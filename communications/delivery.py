@@ -115,9 +115,9 @@ def send_batch(
                     rest = [email for email, _ in prepared[index:]]
                     _route_failed(config, rest, owner=owner, failure=failure)
                     break
-                record_failure(email, owner=owner, failure=failure)
+                record_failure(email, owner=owner, failure=failure, route=config.use_server)
             else:
-                sent += record_sent(email, owner=owner)
+                sent += record_sent(email, owner=owner, route=config.use_server)
     if sent and config.use_server == UseServer.SMTP:
         mark_working(config)
     return sent
@@ -196,4 +196,10 @@ def _route_failed(
         mark_failing(config, failure)
         if failure.code == "auth_failed":
             fail_due_mail_of_tenant(tenant_id=config.tenant_id, failure=failure)
-    fail_all(emails, owner=owner, failure=failure, tried=failure.code not in NOT_A_TRY)
+    fail_all(
+        emails,
+        owner=owner,
+        failure=failure,
+        tried=failure.code not in NOT_A_TRY,
+        route=config.use_server,
+    )

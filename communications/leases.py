@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from settings_app.smtp_errors import INTERRUPTED, SendFailure, Stage
 
+from .counts import count_claimed_as_sent, lock_tenant_counts
 from .limits import check_allowance
 from .models import OutboundEmail, ReminderSettings, Status
 from .outcomes import record_failure
@@ -64,23 +65,39 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
             return []
         if limits.held_until is not None:
             ReminderSettings.objects.filter(pk=limits.pk).update(held_until=None)
+        # Before any outbox row: the order count_changes and a rebuild take them in.
+        lock_tenant_counts(tenant_id)
         due = OutboundEmail.objects.filter(
             tenant_id=tenant_id, status=Status.QUEUED, next_attempt_at__lte=now
         ).order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("id", flat=True)[: min(limit, allowance.remaining)])
-        if not ids:
+        picked = list(
+            due.values_list("id", "created_at", "counted_status")[: min(limit, allowance.remaining)]
+        )
+        if not picked:
             return []
+        ids = [pk for pk, _created_at, _counted in picked]
         # Guarded by status: on databases without SKIP LOCKED the UPDATE itself decides.
-        OutboundEmail.objects.filter(id__in=ids, status=Status.QUEUED).update(
+        claimed = OutboundEmail.objects.filter(id__in=ids, status=Status.QUEUED).update(
             status=Status.SENDING,
             lease_owner=owner,
             lease_expires_at=_lease_end(),
             send_started=False,
             claims=F("claims") + 1,
+            counted_status=Status.SENT,
             updated_at=now,
         )
+        if claimed != len(picked):
+            # Cannot happen where the rows are locked (SKIP LOCKED, or SQLite's serialised
+            # writes); elsewhere, counting rows we did not get would be wrong: try later.
+            transaction.set_rollback(True)
+            return []
+        # Counted as Sent from the claim on, in the claim's own statement and one upsert:
+        # a sent message then needs no second write. Whatever ends otherwise (a failure,
+        # the reaper, a release) leaves counted_status <> status, which count_changes
+        # moves; readers add the rows still `sending` back as Sending.
+        count_claimed_as_sent(tenant_id=tenant_id, claimed=picked)
     return list(
         OutboundEmail.objects.filter(id__in=ids, lease_owner=owner, status=Status.SENDING)
         .select_related("tenant", "customer")  # reminders are re-rendered before sending

@@ -88,6 +88,9 @@ class OutboundEmail(models.Model):
     claims = models.PositiveSmallIntegerField(default=0)
 
     sent_at = models.DateTimeField(null=True, blank=True)
+    # The route of the last try (settings_app.models.UseServer: gateway, smtp, ...), so a
+    # Sent email says who accepted it even after the tenant changes its settings.
+    route = models.CharField(max_length=16, blank=True, default="", db_default="")
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     smtp_code = models.IntegerField(null=True, blank=True)
@@ -247,6 +250,8 @@ class ReminderSettings(models.Model):
     # (communications.limits.check_allowance says when they free); a claim that finds
     # room again clears it.
     held_until = models.DateTimeField(null=True, blank=True, db_default=None)
+    # How numbers, amounts and dates are written on the tenant's pages and emails (Babel).
+    locale = models.CharField(max_length=16, default="en_US", db_default="en_US")
 
     class Meta:
         indexes = [
@@ -258,3 +263,24 @@ class ReminderSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder settings of {self.tenant}"
+
+
+class ReminderTemplate(models.Model):
+    """What a tenant's reminder email says and shows. Apart from ReminderSettings, which
+    every claim reads and locks: the logo's bytes are read only when a reminder is built."""
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, related_name="reminder_template"
+    )
+    subject = models.CharField(max_length=200, blank=True, default="", db_default="")
+    opening = models.TextField(blank=True, default="", db_default="")
+    closing = models.TextField(blank=True, default="", db_default="")
+    how_to_pay = models.TextField(blank=True, default="", db_default="")
+    contact_line = models.CharField(max_length=300, blank=True, default="", db_default="")
+    # PNG or JPEG, at most 200 KB, sent as an inline (CID) part.
+    logo = models.BinaryField(null=True, blank=True)
+    logo_content_type = models.CharField(max_length=20, blank=True, default="", db_default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Reminder template of {self.tenant}"

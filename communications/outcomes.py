@@ -48,7 +48,7 @@ WITH sent AS (
     UPDATE communications_outboundemail
     SET status = 'sent', sent_at = %(now)s, tries = tries + 1, lease_owner = '',
         lease_expires_at = NULL, error_code = '', error_message = '', smtp_code = NULL,
-        smtp_reply = '', claims = 0, updated_at = %(now)s
+        smtp_reply = '', claims = 0, updated_at = %(now)s, route = %(route)s
     WHERE id = %(id)s AND lease_owner = %(owner)s AND status = 'sending'
     RETURNING id, tenant_id
 )
@@ -58,14 +58,17 @@ SELECT tenant_id, id, %(now)s, 'sent', '', NULL, '', %(owner)s FROM sent
 """
 
 
-def record_sent(email: OutboundEmail, *, owner: str) -> int:
+def record_sent(email: OutboundEmail, *, owner: str, route: str = "") -> int:
+    """`route`: which route accepted it (settings_app.models.UseServer)."""
     now = timezone.now()
     if db_connection.vendor == "postgresql":
         # A server-side prepared statement: parsed and planned once per connection.
         db_connection.ensure_connection()
         with psycopg.Cursor(db_connection.connection) as cursor:
             cursor.execute(
-                _RECORD_SENT_SQL, {"now": now, "id": email.pk, "owner": owner}, prepare=True
+                _RECORD_SENT_SQL,
+                {"now": now, "id": email.pk, "owner": owner, "route": route},
+                prepare=True,
             )
             recorded = cursor.rowcount
     else:
@@ -83,6 +86,7 @@ def record_sent(email: OutboundEmail, *, owner: str) -> int:
             smtp_reply="",
             claims=0,
             updated_at=now,
+            route=route,
         )
         if recorded:
             DeliveryAttempt.objects.bulk_create(
@@ -135,9 +139,11 @@ def _failure_fields(
 
 
 def record_failure(
-    email: OutboundEmail, *, owner: str, failure: SendFailure, tried: bool = True
+    email: OutboundEmail, *, owner: str, failure: SendFailure, tried: bool = True, route: str = ""
 ) -> None:
     fields, outcome = _failure_fields(email, failure, tried=tried, now=timezone.now())
+    if route and tried:
+        fields["route"] = route
     recorded = OutboundEmail.objects.filter(
         pk=email.pk, lease_owner=owner, status=Status.SENDING
     ).update(**fields)
@@ -158,9 +164,11 @@ def record_failure(
         )
 
 
-def fail_all(emails: list[OutboundEmail], *, owner: str, failure: SendFailure, tried: bool) -> None:
+def fail_all(
+    emails: list[OutboundEmail], *, owner: str, failure: SendFailure, tried: bool, route: str = ""
+) -> None:
     for email in emails:
-        record_failure(email, owner=owner, failure=failure, tried=tried)
+        record_failure(email, owner=owner, failure=failure, tried=tried, route=route)
 
 
 def hold_for_operator(emails: list[OutboundEmail], *, owner: str, failure: SendFailure) -> None:

@@ -7,11 +7,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from yaypay_mail.models import Customer, Role
-from yaypay_mail.tenancy import admin_required, get_for_tenant, role_required
+from yaypay_mail.tenancy import get_for_tenant, role_required
 
 from .exports import csv_filename, csv_response, emails_csv, export_refused
 from .filters import EmailListFilters, with_query
-from .forms import ReminderSettingsForm
 from .models import OutboundEmail, Status
 from .paging import keyset_page
 from .selectors import emails_for_tenant
@@ -129,17 +128,3 @@ def _safe_next(request) -> str:
     ):
         return ""
     return next_url
-
-
-@admin_required
-def reminder_settings(request):
-    instance = reminder_settings_for(request.tenant)
-    if request.method == "POST":
-        form = ReminderSettingsForm(request.POST, instance=instance)
-        if form.is_valid():
-            form.save()
-            messages.success(request, "Reminder settings saved.")
-            return redirect("reminder_settings")
-    else:
-        form = ReminderSettingsForm(instance=instance)
-    return render(request, "communications/reminder_settings.html", {"form": form})

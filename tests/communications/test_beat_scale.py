@@ -6,6 +6,7 @@ fixed number of queries per chunk of customers."""
 from __future__ import annotations
 
 import datetime
+import importlib
 import json
 import logging
 from decimal import Decimal
@@ -261,12 +262,28 @@ def test_a_tenant_with_reminders_off_is_not_run(tenant_a, overdue_customer):
     assert not OutboundEmail.objects.exists()
 
 
-def test_a_tenant_without_a_settings_row_gets_one_and_its_reminders(tenant_a, overdue_customer):
-    ReminderSettings.objects.filter(tenant=tenant_a).delete()
+def test_a_new_tenant_has_reminders_on_from_its_creation(tenant_a, overdue_customer):
+    limits = ReminderSettings.objects.get(tenant=tenant_a)  # made with the tenant
+    assert limits.enabled and limits.next_run_at is None
     with time_machine.travel(NOON, tick=False):
         assert schedule_daily_reminders() == 1
-    limits = ReminderSettings.objects.get(tenant=tenant_a)
-    assert limits.enabled and limits.next_run_at == utc(2026, 11, 26, 9, 0)
+    limits.refresh_from_db()
+    assert limits.next_run_at == utc(2026, 11, 26, 9, 0)
+
+
+def test_the_migration_gives_older_tenants_without_settings_their_row(tenant_a, tenant_b):
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "communications.migrations.0007_reminder_settings_for_every_tenant"
+    )
+    ReminderSettings.objects.filter(tenant=tenant_a).delete()
+    migration.create_missing_rows(apps, None)
+    migration.create_missing_rows(apps, None)  # and again: nothing doubles
+    assert sorted(ReminderSettings.objects.values_list("tenant_id", flat=True)) == sorted(
+        [tenant_a.pk, tenant_b.pk]
+    )
+    assert ReminderSettings.objects.get(tenant=tenant_a).enabled
 
 
 def test_a_tenant_whose_scheduling_fails_is_logged_and_the_others_get_their_reminders(

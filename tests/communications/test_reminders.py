@@ -205,7 +205,7 @@ def test_the_daily_task_reaches_tenants_that_never_opened_their_settings(
     from communications.models import ReminderSettings
     from communications.tasks import schedule_daily_reminders
 
-    ReminderSettings.objects.filter(tenant=tenant_a).delete()
+    assert ReminderSettings.objects.get(tenant=tenant_a).enabled  # the default, never saved
     with time_machine.travel(datetime.datetime(2026, 11, 25, 10, 0, tzinfo=datetime.UTC)):
         assert schedule_daily_reminders() == 1
     with time_machine.travel(datetime.datetime(2026, 11, 26, 8, 0, tzinfo=datetime.UTC)):
