@@ -15,7 +15,7 @@ import logging
 from django.conf import settings
 from django.db import DatabaseError
 
-from settings_app.messages import PreparedMessage, build_message
+from settings_app.messages import InlineImage, PreparedMessage, build_message
 from settings_app.models import OutgoingEmailSettings, UseServer
 from settings_app.routes import route_for
 from settings_app.services import (
@@ -31,7 +31,7 @@ from settings_app.smtp_errors import Scope, SendFailure, Stage
 from . import shutdown
 from .counts import count_changes
 from .leases import LeaseHeartbeat, claim_batch, mark_sending_started, new_lease_owner, release
-from .models import OutboundEmail
+from .models import Kind, OutboundEmail
 from .outcomes import (
     fail_all,
     fail_due_mail_of_tenant,
@@ -39,6 +39,7 @@ from .outcomes import (
     record_failure,
     record_sent,
 )
+from .reminder_look import LOGO_CID, load_look, remember_look
 from .reminders import refresh_reminders
 
 logger = logging.getLogger(__name__)
@@ -131,10 +132,18 @@ def prepare_batch(
     re-rendered, an address that is not one) ends as Error `invalid_message` alone,
     never counted as sent or interrupted, and the batch goes on."""
     identity = identity_for(config)
+    logo = None
+    if any(email.kind == Kind.REMINDER for email in batch):
+        # Read once for the batch: each email's tenant is its own instance.
+        look = load_look(batch[0].tenant, with_logo=True)
+        for email in batch:
+            remember_look(email.tenant, look)
+        if look.logo:
+            logo = InlineImage(look.logo, look.logo_content_type, LOGO_CID)
     ready = []
     for email in refresh_reminders(batch, owner=owner, on_error=_invalid(owner)):
         try:
-            ready.append((email, _message_for(email, identity)))
+            ready.append((email, _message_for(email, identity, logo=logo)))
         except Exception as error:
             _invalid(owner)(email, error)
     return ready
@@ -159,7 +168,9 @@ def _safe_text(error: Exception) -> str:
     return text.rstrip(".") or "no details"
 
 
-def _message_for(email: OutboundEmail, identity: Identity) -> PreparedMessage:
+def _message_for(
+    email: OutboundEmail, identity: Identity, *, logo: InlineImage | None = None
+) -> PreparedMessage:
     for address in [*email.to_addresses, *email.cc_addresses]:
         if not isinstance(address, str):
             raise ValueError(f"{address!r} is not an email address")
@@ -175,6 +186,10 @@ def _message_for(email: OutboundEmail, identity: Identity) -> PreparedMessage:
         text=email.body_text,
         html=email.body_html,
         message_id=email.message_id,
+        # Only a reminder whose HTML shows the logo carries it.
+        inline_image=logo
+        if logo and email.kind == Kind.REMINDER and f"cid:{LOGO_CID}" in email.body_html
+        else None,
     )
 
 

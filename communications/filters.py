@@ -6,13 +6,14 @@ MAX_RAW_LENGTH is refused before its field parses it, with a message that does n
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.http import urlencode
 
-from .models import Status
+from .models import Kind, Status
 from .paging import MAX_CURSOR_LENGTH, decode_cursor
 
 MAX_RAW_LENGTH = 200
@@ -47,6 +48,26 @@ class BoundedChoiceField(_Bounded, forms.ChoiceField):
 
 class BoundedIntegerField(_Bounded, forms.IntegerField):
     pass
+
+
+class BoundedDateField(_Bounded, forms.DateField):
+    pass
+
+
+# Days far outside these would overflow a timestamp once moved to the tenant's zone.
+FIRST_DAY = datetime.date(1900, 1, 1)
+LAST_DAY = datetime.date(9998, 12, 31)
+DAY_MESSAGE = "It must be a date written YYYY-MM-DD, between 1900-01-01 and 9998-12-31."
+
+
+def day_field(label: str) -> BoundedDateField:
+    """A day in the tenant's time zone, written YYYY-MM-DD (what <input type=date> sends)."""
+    return BoundedDateField(
+        required=False,
+        label=label,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": DAY_MESSAGE},
+    )
 
 
 def page_field() -> BoundedIntegerField:
@@ -91,7 +112,10 @@ def cursor_field() -> CursorField:
 
 
 class EmailListFilters(forms.Form):
-    """Communications: ?status=queued|sending|sent|error|cancelled&customer=<id>&q=&cursor=.
+    """Communications: ?status=queued|sending|sent|error|cancelled&customer=<id>&q=
+    &kind=reminder|manual&date_from=YYYY-MM-DD&date_to=YYYY-MM-DD&cursor=.
+
+    date_from and date_to are whole days in the tenant's time zone, both included.
 
     `page` is accepted for old links and bookmarks and ignored (the first page is shown):
     the list is keyset-paginated and never skips rows by OFFSET.
@@ -117,8 +141,34 @@ class EmailListFilters(forms.Form):
         max_length=MAX_RAW_LENGTH,
         label="Subject or recipient",
     )
+    kind = BoundedChoiceField(
+        required=False,
+        choices=[("", "All"), *Kind.choices],
+        error_messages={"invalid_choice": "Choose one of the kinds in the list."},
+    )
+    date_from = day_field("From")
+    date_to = day_field("To")
     cursor = cursor_field()
     page = page_field()
+
+    def clean_date_from(self):
+        return _within_range(self.cleaned_data["date_from"])
+
+    def clean_date_to(self):
+        return _within_range(self.cleaned_data["date_to"])
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("date_from"), cleaned.get("date_to")
+        if first and last and first > last:
+            self.add_error("date_to", "It must be the same day as From or a later one.")
+        return cleaned
+
+
+def _within_range(day: datetime.date | None) -> datetime.date | None:
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(DAY_MESSAGE, code="invalid")
+    return day
 
 
 def with_query(path: str, params: Mapping[str, object]) -> str:

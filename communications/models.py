@@ -145,6 +145,8 @@ class OutboundEmail(models.Model):
             ),
             # q= search: the trigram index outbox_search_trgm exists on PostgreSQL only and
             # is made by migration 0004, outside this list (see docs/performance.md).
+            # ?kind=: outbox_tenant_kind_created (tenant, kind, -created_at, -id) is made
+            # concurrently by migration 0009, outside this list too.
         ]
 
     def __str__(self) -> str:

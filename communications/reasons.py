@@ -34,3 +34,29 @@ def short_reason(code: str, message: str = "") -> str:
         return SHORT_REASONS[code]
     first_line = (message or "").strip().splitlines()[0] if (message or "").strip() else ""
     return first_line[:80] or "Not sent"
+
+
+# OutboundEmail.route (settings_app.models.UseServer); "" on emails sent before it was kept.
+ROUTE_LABELS = {"smtp": "Your server (SMTP)", "gateway": "YayPay gateway"}
+SENT_BADGES = {
+    "smtp": "Sent · accepted by your server",
+    "gateway": "Sent · accepted by the gateway",
+}
+NOT_TRACKED = "Delivery to the recipient's inbox is not tracked."
+
+# At the login stage a server may echo the password back in its reply, so a login
+# failure's attempt shows its code and this sentence, never the server's text.
+AUTH_STAGE = "auth"
+AUTH_EXPLANATION = (
+    "The mail server refused the login. Check the Username and Password in "
+    "Settings | Email | Outgoing emails."
+)
+
+
+def route_label(route: str) -> str:
+    return ROUTE_LABELS.get(route, "")
+
+
+def sent_badge(route: str) -> str:
+    """The badge of a Sent email: who accepted it, when the route is known."""
+    return SENT_BADGES.get(route, "Sent")

@@ -14,11 +14,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from yaypay_mail.formatting import format_amount, format_day, format_number
 from yaypay_mail.models import Customer, Invoice, Tenant
 from yaypay_mail.validators import validate_email_list
 
 from .emails import RenderedEmail, render_email
 from .models import Kind, OutboundEmail, ReminderSettings, Status
+from .placeholders import fill
+from .reminder_look import LOGO_CID, ReminderLook, look_for
 
 logger = logging.getLogger(__name__)
 
@@ -40,19 +43,69 @@ def _overdue(today: datetime.date) -> Q:
 
 
 def render_reminder(
-    *, tenant: Tenant, customer: Customer, invoices: list[Invoice], today: datetime.date
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    invoices: list[Invoice],
+    today: datetime.date,
+    look: ReminderLook | None = None,
+    logo_src: str | None = None,
 ) -> RenderedEmail:
+    """The reminder as the customer reads it, in the tenant's words and locale. `look`
+    defaults to the tenant's saved one; `logo_src` to the inline logo's cid: (the
+    settings page's preview passes a data: URL)."""
+    look = look or look_for(tenant)
+    locale = look.locale
     totals: dict[str, Decimal] = defaultdict(Decimal)
+    rows = []
+    oldest = 0
     for invoice in invoices:
-        invoice.days_overdue_now = invoice.days_overdue(today)
+        days = invoice.days_overdue(today)
+        invoice.days_overdue_now = days
+        oldest = max(oldest, days)
         totals[invoice.currency] += invoice.open_balance
+        rows.append(
+            {
+                "number": invoice.number,
+                "due": format_day(invoice.due_on, locale),
+                "days": format_number(days, locale),
+                "days_text": f"{format_number(days, locale)} day{'' if days == 1 else 's'}",
+                "amount": format_amount(invoice.open_balance, invoice.currency, locale),
+            }
+        )
+    total_rows = [
+        {"currency": c, "amount": format_amount(totals[c], c, locale)} for c in sorted(totals)
+    ]
+    values = {
+        "customer_name": customer.name,
+        "total_overdue": ", ".join(total["amount"] for total in total_rows),
+        "oldest_days_overdue": format_number(oldest, locale),
+    }
+    plural = "" if len(invoices) == 1 else "s"
+    if look.has_logo and logo_src is None:
+        logo_src = f"cid:{LOGO_CID}"
     return render_email(
         "reminder",
         {
-            "tenant": tenant,
-            "customer": customer,
-            "invoices": invoices,
-            "totals": [{"currency": c, "amount": totals[c]} for c in sorted(totals)],
+            "subject": fill(look.subject, values)
+            if look.subject
+            else f"Payment reminder from {tenant.name}: {len(invoices)} overdue invoice{plural}",
+            "tenant_name": tenant.name,
+            "logo_src": logo_src if look.has_logo else "",
+            "greeting": f"Dear {customer.name},",
+            "opening": fill(look.opening, values)
+            if look.opening
+            else f"Our records show the following invoice{plural} past due:",
+            "rows": rows,
+            "totals": total_rows,
+            "how_to_pay": fill(look.how_to_pay, values),
+            "closing": fill(look.closing, values)
+            if look.closing
+            else "If you have already paid, thank you, and please ignore this reminder.",
+            "contact_line": fill(look.contact_line, values),
+            "reply_line": "If you have questions, simply reply to this email."
+            if look.replies_reach_tenant
+            else "",
         },
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterable
 
@@ -26,16 +27,27 @@ def emails_for_tenant(
     status: str | None = None,
     customer: Customer | None = None,
     q: str = "",
+    kind: str | None = None,
+    created_from: datetime.datetime | None = None,
+    created_before: datetime.datetime | None = None,
 ) -> QuerySet[OutboundEmail]:
     """The tenant's emails, newest first by (created_at, id); `q` matches the subject or
-    any To/Cc address, ignoring case (see search_filter). Page it with
-    communications.paging.keyset_page: each filter combination has an index that serves
-    this order (models.OutboundEmail.Meta.indexes, docs/performance.md)."""
+    any To/Cc address, ignoring case (see search_filter); created_from <= created_at <
+    created_before (communications.day_range makes them from the tenant's days). Page it
+    with communications.paging.keyset_page: each filter combination has an index that
+    serves this order (models.OutboundEmail.Meta.indexes, docs/performance.md); the
+    created_at bounds are conditions on the same indexes."""
     emails = OutboundEmail.objects.filter(tenant=tenant)
     if status:
         emails = emails.filter(status=status)
     if customer is not None:
         emails = emails.filter(customer=customer)
+    if kind:
+        emails = emails.filter(kind=kind)
+    if created_from is not None:
+        emails = emails.filter(created_at__gte=created_from)
+    if created_before is not None:
+        emails = emails.filter(created_at__lt=created_before)
     q = q.strip()
     if q:
         emails = _searchable(emails).filter(search_filter(q))

@@ -140,8 +140,9 @@ class ResendResult:
     message: str
 
 
-def outbox_resend(*, email: OutboundEmail) -> ResendResult:
-    """Error -> queued with fresh tries; any other status is left alone."""
+def outbox_resend(*, email: OutboundEmail, kick: bool = True) -> ResendResult:
+    """Error -> queued with fresh tries; any other status is left alone. With kick=False
+    the caller asks for delivery itself (once for many resends)."""
     if email.status != Status.ERROR:
         return ResendResult(
             False, f"Only emails in Error can be resent; this one is {email.get_status_display()}."
@@ -166,5 +167,6 @@ def outbox_resend(*, email: OutboundEmail) -> ResendResult:
         if not updated:
             return ResendResult(False, "This email changed meanwhile; nothing was resent.")
         count_changes(tenant_id=email.tenant_id, ids=[email.pk])
-        kick_delivery(tenant_id=email.tenant_id)
+        if kick:
+            kick_delivery(tenant_id=email.tenant_id)
     return ResendResult(True, "Queued to send again.")

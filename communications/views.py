@@ -4,22 +4,25 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from yaypay_mail.models import Customer, Role
+from yaypay_mail.formatting import format_number
+from yaypay_mail.models import Role
 from yaypay_mail.tenancy import get_for_tenant, role_required
 
+from . import bulk_resend
+from .detail import email_detail_context
 from .exports import csv_filename, csv_response, emails_csv, export_refused
 from .filters import EmailListFilters, with_query
-from .models import OutboundEmail, Status
+from .listing import known_filters, matching_emails
+from .models import Kind, OutboundEmail, Status
 from .paging import keyset_page
-from .selectors import emails_for_tenant
 from .services import outbox_resend, reminder_settings_for
 
 PAGE_SIZE = 50
-FILTERS = ("status", "customer", "q")
 # Pages build their Resend `next` from known filters only, so a longer one is not theirs.
 MAX_NEXT_LENGTH = 2000
+RESENDING_ROLES = (Role.ADMIN, Role.COLLECTOR)
 
 
 @role_required()
@@ -28,25 +31,23 @@ def email_list(request):
     if not form.is_valid():
         # Bad input (a tampered cursor too) runs no query: the page says what is wrong.
         return _render_list(request, form, page=None, customer=None, status=400)
-    filters = form.cleaned_data
-    customer = None
-    if filters["customer"] is not None:
-        customer = get_for_tenant(request, Customer, filters["customer"])
-    emails = emails_for_tenant(
-        request.tenant, status=filters["status"] or None, customer=customer, q=filters["q"]
-    )
+    matching = matching_emails(request, form.cleaned_data)
     # ?page=N (old links) is valid and ignored: the first page, never an OFFSET.
-    page = keyset_page(emails, filters["cursor"], size=PAGE_SIZE)
-    return _render_list(request, form, page=page, customer=customer)
+    page = keyset_page(matching.emails, form.cleaned_data["cursor"], size=PAGE_SIZE)
+    return _render_list(
+        request, form, page=page, customer=matching.customer, time_zone=matching.time_zone
+    )
 
 
-def _render_list(request, form, *, page, customer, status: int = 200):
+def _render_list(request, form, *, page, customer, time_zone: str = "", status: int = 200):
     """The list page; every link and Resend form on it carries only the cleaned filters."""
     cleaned = form.cleaned_data  # after a failed is_valid(), the fields that were valid
-    filters = _known_filters(cleaned)
+    filters = known_filters(cleaned)
     list_url = reverse("communications")
     # Resend comes back to this very page: its raw cursor, which was valid.
     cursor = request.GET.get("cursor") if cleaned.get("cursor") else None
+    can_resend = request.membership.role in RESENDING_ROLES
+    error_ids = [e.pk for e in page.object_list if e.status == Status.ERROR] if page else []
     return render(
         request,
         "communications/email_list.html",
@@ -55,6 +56,10 @@ def _render_list(request, form, *, page, customer, status: int = 200):
             "page": page,
             "status": filters.get("status", ""),
             "statuses": Status.choices,
+            "kind": filters.get("kind", ""),
+            "kinds": Kind.choices,
+            "date_from": filters.get("date_from", ""),
+            "date_to": filters.get("date_to", ""),
             "customer": customer,
             "q": filters.get("q", ""),
             "filters": filters,
@@ -63,46 +68,86 @@ def _render_list(request, form, *, page, customer, status: int = 200):
             "next_url": with_query(list_url, {**filters, "cursor": cursor}),
             "all_customers_url": with_query(list_url, {**filters, "customer": None}),
             "export_url": with_query(reverse("communications_export"), filters),
-            "time_zone": reminder_settings_for(request.tenant).time_zone,
+            "time_zone": time_zone or reminder_settings_for(request.tenant).time_zone,
+            "can_bulk_resend": can_resend and bool(error_ids),
+            "page_error_ids": ",".join(str(pk) for pk in error_ids),
+            "all_matching_offered": can_resend
+            and page is not None
+            and filters.get("status", Status.ERROR) == Status.ERROR,
         },
         status=status,
     )
 
 
-def _known_filters(cleaned) -> dict:
-    filters = {name: cleaned.get(name) for name in FILTERS}
-    return {name: value for name, value in filters.items() if value}
-
-
 @role_required()
 def email_export(request):
-    """/communications/export.csv with the list's filters (status, customer, q; a cursor
-    or page is ignored): every matching email, newest first, streamed in constant memory."""
+    """/communications/export.csv with the list's filters (a cursor or page is ignored):
+    every matching email, newest first, streamed in constant memory."""
     form = EmailListFilters(request.GET)
     if not form.is_valid():
         return export_refused(form)
-    filters = form.cleaned_data
-    customer = None
-    if filters["customer"] is not None:
-        customer = get_for_tenant(request, Customer, filters["customer"])
-    emails = emails_for_tenant(
-        request.tenant, status=filters["status"] or None, customer=customer, q=filters["q"]
+    matching = matching_emails(request, form.cleaned_data)
+    return csv_response(
+        emails_csv(matching.emails, time_zone=matching.time_zone),
+        filename=csv_filename(matching.time_zone),
     )
-    time_zone = reminder_settings_for(request.tenant).time_zone
-    return csv_response(emails_csv(emails, time_zone=time_zone), filename=csv_filename(time_zone))
 
 
 @role_required()
 def email_detail(request, pk: int):
-    email = get_for_tenant(request, OutboundEmail, pk)
+    # The customer's name is on the page: joined, not a second query.
+    email = get_for_tenant(request, OutboundEmail.objects.select_related("customer"), pk)
+    time_zone = reminder_settings_for(request.tenant).time_zone
     return render(
         request,
         "communications/email_detail.html",
+        email_detail_context(email, tenant=request.tenant, time_zone=time_zone),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(*RESENDING_ROLES)
+def email_bulk_resend(request):
+    """/communications/resend/: GET confirms what would be resent, POST resends it.
+    The pick (ids, or all_matching=1) and the list's filters come in the query string
+    or the form; back to the list with those filters afterwards."""
+    data = request.POST if request.method == "POST" else request.GET
+    form = EmailListFilters(data)
+    if not form.is_valid():
+        return _render_list(request, form, page=None, customer=None, status=400)
+    filters = known_filters(form.cleaned_data)
+    list_url = with_query(reverse("communications"), filters)
+    try:
+        selection = bulk_resend.parse_selection(data)
+    except bulk_resend.SelectionError as error:
+        messages.error(request, str(error))
+        return redirect(list_url)
+    matching = matching_emails(request, form.cleaned_data)
+    blocked = bulk_resend.blocked_reason(request.tenant)
+    locale = reminder_settings_for(request.tenant).locale
+    if request.method == "POST" and not blocked:
+        outcome = bulk_resend.resend(request.tenant, selection, matching.emails)
+        report = messages.error if outcome.stopped else messages.success
+        report(request, outcome.message(locale))
+        return redirect(list_url)
+    picked = bulk_resend.picked_emails(request.tenant, selection, matching.emails)
+    preview = bulk_resend.preview(request.tenant, selection, picked)
+    return render(
+        request,
+        "communications/bulk_resend_confirm.html",
         {
-            "email": email,
-            "attempts": email.attempts.all(),
-            "time_zone": reminder_settings_for(request.tenant).time_zone,
+            "selection": selection,
+            "preview": preview,
+            "count_text": format_number(preview.count, locale),
+            "cap_text": format_number(bulk_resend.COUNT_CAP, locale),
+            "filters": filters,
+            "customer": matching.customer,
+            "list_url": list_url,
+            "blocked": blocked,
+            "time_zone": matching.time_zone,
         },
+        # Refused: the page says why, and nothing was resent.
+        status=409 if blocked and request.method == "POST" else 200,
     )
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
+from yaypay_mail.formatting import date_order, decimal_mark
+
 from .reader import FileRejected, check_size
 
 KIND_CHOICES = [("customers", "Customers"), ("invoices", "Invoices")]
@@ -23,6 +25,12 @@ SYNC_CHOICES = [
 DEFAULTS = {"encoding": "auto", "decimal": "point", "date_format": "iso", "sync": "upsert"}
 
 
+def locale_defaults(locale: str) -> dict[str, str]:
+    """What the page preselects: DEFAULTS with amounts and dates as the tenant's locale
+    writes them (de_DE -> comma and dmy, en_US -> point and mdy)."""
+    return {**DEFAULTS, "decimal": decimal_mark(locale), "date_format": date_order(locale)}
+
+
 class ImportForm(forms.Form):
     file = forms.FileField(label="CSV file")
     kind = forms.ChoiceField(label="What the file holds", choices=KIND_CHOICES)
@@ -42,6 +50,8 @@ class ImportForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        # An option the request leaves out means DEFAULTS, whatever the locale: the page
+        # always sends its selects (preselected by locale_defaults); a script gets one rule.
         for name, default in DEFAULTS.items():
             if name not in self.errors and not data.get(name):
                 data[name] = default

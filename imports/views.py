@@ -8,11 +8,12 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from communications.services import reminder_settings_for
 from yaypay_mail.models import Role
 from yaypay_mail.tenancy import admin_required, get_for_tenant
 
 from . import messages as say
-from .forms import ImportForm
+from .forms import ImportForm, locale_defaults
 from .jobs import ImportOptions, confirm_import, start_import
 from .models import ImportJob, JobStatus
 from .reader import FileRejected
@@ -22,10 +23,12 @@ HISTORY = 20
 
 @admin_required
 def imports_home(request):
-    form = ImportForm()
+    # Amounts and dates preselected as the tenant writes them (its reminder settings' locale).
+    initial = locale_defaults(reminder_settings_for(request.tenant).locale)
+    form = ImportForm(initial=initial)
     status = 200
     if request.method == "POST":
-        form = ImportForm(request.POST, request.FILES)
+        form = ImportForm(request.POST, request.FILES, initial=initial)
         if form.is_valid():
             data = form.cleaned_data
             upload = data["file"]

@@ -174,7 +174,17 @@ def _send_test(
         text=(
             "This is a test message from YayPay.\n\n"
             "Your outgoing email settings work: payment reminders will be sent "
-            f"from {identity.from_email} through this server.\n"
+            f"from {identity.from_email}"
+            + (
+                " through your own mail server.\n"
+                if config.use_server == UseServer.SMTP
+                else " through the YayPay gateway.\n"
+            )
+            + (
+                f"Your customers' replies go to {identity.reply_to or identity.from_email}.\n"
+                if config.from_email
+                else "Replies cannot reach you: save a From address to receive them.\n"
+            )
         ),
     )
     try:

@@ -1,11 +1,12 @@
 # Included at the site root: the paths are full.
 from django.urls import path
 
-from . import views
+from . import customer_suggest, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("customers/", views.customer_list, name="customer_list"),
+    path("customers/suggest/", customer_suggest.suggest, name="customer_suggest"),
     path("customers/<int:pk>/", views.statement, name="statement"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
     path("customers/<int:pk>/pause/", views.customer_pause_view, name="customer_pause"),

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from communications.counts import dashboard_counts
+from communications.counts import daily_counts, dashboard_counts
 from communications.exports import csv_response, export_refused
 from communications.filters import cursor_field, with_query
 from communications.models import Status
@@ -24,6 +24,7 @@ from yaypay_mail.tenancy import get_for_tenant, role_required
 
 from .aging_export import aging_csv, aging_csv_filename
 from .aging_forms import SORTS, AgingFilters
+from .charts import aging_chart, daily_chart, ordered_lines
 from .customer_forms import CustomerEditForm, CustomerListFilters, PauseForm
 from .customer_selectors import customer_history, customer_page
 from .filters import StatementFilters
@@ -31,13 +32,14 @@ from .selectors import (
     BUCKET_LABELS,
     aging_fresh,
     aging_page,
+    aging_totals,
     open_balances,
     open_invoices,
     open_totals_by_currency,
-    tenant_today,
 )
 
 DASHBOARD_DAYS = 7
+CHART_DAYS = 30
 EMAILS_PER_PAGE = 50
 MEMBERS = (Role.ADMIN, Role.COLLECTOR)
 
@@ -51,20 +53,35 @@ class StatementPageFilters(StatementFilters):
 
 @role_required()
 def dashboard(request):
+    tenant = request.tenant
     # From the hourly rollup: a few dozen rows, whatever the tenant's history.
-    counts = dashboard_counts(request.tenant, since=timezone.now() - timedelta(days=DASHBOARD_DAYS))
-    outgoing = settings_for(request.tenant)
+    counts = dashboard_counts(tenant, since=timezone.now() - timedelta(days=DASHBOARD_DAYS))
+    outgoing = settings_for(tenant)
+    reminder_settings = reminder_settings_for(tenant)
+    # The aging buckets from the OpenBalance rollup (a row per currency and due date),
+    # as the Aging Report's totals row: no query over the invoices.
+    today = local_today(reminder_settings)
+    balances = open_balances(tenant)
+    lines = [aging_totals(currency, rows, today) for currency, rows in balances.items()]
+    daily = daily_counts(tenant, days=CHART_DAYS, time_zone=reminder_settings.time_zone)
     return render(
         request,
         "statements/dashboard.html",
         {
             "days": DASHBOARD_DAYS,
             "counts": [(value, label, counts[value]) for value, label in Status.choices],
-            "errors": recent_errors(request.tenant),
+            "errors": recent_errors(tenant),
             "outgoing_failing": outgoing.last_result_ok is False,
             "outgoing": outgoing,
             "next_url": reverse("dashboard"),
-            "time_zone": reminder_settings_for(request.tenant).time_zone,
+            "time_zone": reminder_settings.time_zone,
+            "tenant_locale": reminder_settings.locale,
+            "today": today,
+            "aging_charts": [
+                aging_chart(line) for line in ordered_lines(lines, tenant.default_currency)
+            ],
+            "chart_days": CHART_DAYS,
+            "daily": daily_chart(daily),
         },
     )
 
@@ -79,9 +96,11 @@ def statement(request, pk: int):
         context["tab"] = form.cleaned_data.get("tab") or "invoices"
         return render(request, "statements/statement.html", context, status=400)
     tab = context["tab"] = form.cleaned_data["tab"] or "invoices"
+    reminder_settings = reminder_settings_for(request.tenant)
     context.update(
         history=customer_history(customer),
-        time_zone=reminder_settings_for(request.tenant).time_zone,
+        time_zone=reminder_settings.time_zone,
+        tenant_locale=reminder_settings.locale,
     )
     if tab == "emails":
         # One query of 51 rows from the cursor on outbox_customer_created: no COUNT(*), no
@@ -101,7 +120,7 @@ def statement(request, pk: int):
             ),
         )
     else:
-        today = tenant_today(request.tenant)
+        today = local_today(reminder_settings)
         invoices = list(open_invoices(customer))
         for invoice in invoices:
             invoice.overdue_days = invoice.days_overdue(today)
@@ -148,6 +167,7 @@ def aging(request):
         export_url=with_query(reverse("aging_export"), form.given()),
         export_all_currencies="currency" not in form.given(),
         time_zone=reminder_settings.time_zone,
+        tenant_locale=reminder_settings.locale,
     )
     return render(request, "statements/aging_report.html", context)
 
@@ -190,12 +210,16 @@ def customer_list(request):
         paused=form.paused_value(),
         cursor=form.cleaned_data["cursor"],
     )
+    # One read for both: the list's balances and dates are written the tenant's way.
+    reminder_settings = reminder_settings_for(request.tenant)
     return render(
         request,
         "statements/customer_list.html",
         {
             "form": form,
             "page": page,
+            "time_zone": reminder_settings.time_zone,
+            "tenant_locale": reminder_settings.locale,
             "filters": filters,
             "q": filters.get("q", ""),
             "first_url": with_query(reverse("customer_list"), filters),

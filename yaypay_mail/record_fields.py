@@ -88,6 +88,7 @@ def amount(value: object, *, decimal: str = "point") -> Decimal:
         raise FieldError(f"{shown(value)} is not an amount")
     if isinstance(value, int | float):
         raw = repr(value)
+        decimal = "point"  # a JSON number is written one way only
     elif isinstance(value, str):
         raw = value.strip()
     else:
@@ -96,12 +97,15 @@ def amount(value: object, *, decimal: str = "point") -> Decimal:
     negative = number.startswith("(") and number.endswith(")")
     if negative:
         number = number[1:-1]
-    if decimal == "comma":
-        number = number.replace(".", "").replace(",", ".")
-    else:
-        number = number.replace(",", "")
-    if not re.fullmatch(r"-?\d+(\.\d+)?", number):
-        raise FieldError(f"{shown(raw)} is not an amount")
+    mark, group = (",", ".") if decimal == "comma" else (".", ",")
+    # Group separators only between groups of three digits: in a file read with the
+    # decimal comma, "340.50" is a mistake to report, not 34050.
+    if not _amount_pattern(mark, group).fullmatch(number):
+        if not re.fullmatch(r"-?[\d.,]+", number):
+            raise FieldError(f"{shown(raw)} is not an amount")
+        example = "comma: 1.234,56" if decimal == "comma" else "point: 1,234.56"
+        raise FieldError(f"{shown(raw)} is not an amount (decimal {example})")
+    number = number.replace(group, "").replace(mark, ".")
     try:
         result = Decimal(number)
     except InvalidOperation:
@@ -113,12 +117,22 @@ def amount(value: object, *, decimal: str = "point") -> Decimal:
     return -result if negative else result
 
 
+@cache
+def _amount_pattern(mark: str, group: str) -> re.Pattern:
+    mark, group = re.escape(mark), re.escape(group)
+    return re.compile(rf"-?(\d{{1,3}}({group}\d{{3}})+|\d+)({mark}\d+)?")
+
+
 def date(value: object, *, date_format: str = "iso") -> datetime.date:
     if not isinstance(value, str):
         raise FieldError(f"{shown(value)} is not a date")
     raw = value.strip()
     pattern, order, spelled = _DATE_PATTERNS[date_format]
     match = pattern.match(raw)
+    if not match and date_format != "iso":
+        # YYYY-MM-DD cannot be misread whatever order the file's other dates use.
+        pattern, order, _ = _DATE_PATTERNS["iso"]
+        match = pattern.match(raw)
     if not match:
         raise FieldError(f"{shown(raw)} is not a date ({spelled})")
     parts = dict(zip(order, (int(group) for group in match.groups()), strict=True))

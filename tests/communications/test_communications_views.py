@@ -203,7 +203,7 @@ def test_the_detail_shows_headers_body_status_reason_server_reply_and_attempts(
         outcome=Outcome.ERROR,
         stage="auth",
         smtp_code=535,
-        reply="5.7.8 Username and Password not accepted",
+        reply="5.7.8 Bad credentials for hunter2",
     )
     page = text(collector_client_a.get(detail(failed)))
     assert "ap@initech.example" in page
@@ -212,7 +212,10 @@ def test_the_detail_shows_headers_body_status_reason_server_reply_and_attempts(
     assert ">Error<" in page
     assert "The mail server refused the username or password." in page
     assert "Server code: 535" in page
-    assert "<td>auth</td>" in page
+    assert '<td data-label="Stage">auth</td>' in page
+    # A login failure's attempt shows the product's reason, never the server's text.
+    assert "hunter2" not in page
+    assert "The mail server refused the login." in page
     assert '"Sent" means the sending server' in page
     assert "accepted the message for delivery" in page
     assert ">Resend</button>" in page

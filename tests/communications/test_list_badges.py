@@ -27,11 +27,30 @@ def test_an_error_row_shows_a_badge_and_a_one_line_reason(collector_client_a, te
     assert f'href="/communications/{email.pk}/"' in row
 
 
-def test_a_sent_row_says_the_server_accepted_it(collector_client_a, tenant_a):
-    email = make_email(tenant_a, status=Status.SENT)
-    row = row_of(collector_client_a.get("/communications/").content.decode(), email)
-    assert "badge-sent" in row
-    assert "delivery to the inbox is not tracked" in row
+def badge_text(row: str) -> str:
+    badge = re.search(r'<span class="badge badge-sent"[^>]*>(.*?)</span>\s*</td>', row, re.S)
+    return re.sub(r"<[^>]+>", "", badge.group(1)).strip()
+
+
+def test_a_sent_row_says_which_server_accepted_it(collector_client_a, tenant_a):
+    by_smtp = make_email(tenant_a, status=Status.SENT, route="smtp")
+    by_gateway = make_email(tenant_a, status=Status.SENT, route="gateway")
+    older = make_email(tenant_a, status=Status.SENT, route="")
+    page = collector_client_a.get("/communications/").content.decode()
+    assert badge_text(row_of(page, by_smtp)) == "Sent · accepted by your server*"
+    assert badge_text(row_of(page, by_gateway)) == "Sent · accepted by the gateway*"
+    assert badge_text(row_of(page, older)) == "Sent*"
+    # The note is said once for the page, and each Sent badge points at it.
+    assert page.count("Delivery to the recipient&#x27;s inbox is not tracked.") == 1
+    assert page.count('aria-describedby="not-tracked-note"') == 3
+    assert 'id="not-tracked-note"' in page
+
+
+def test_the_detail_page_names_the_route_that_accepted_a_sent_email(collector_client_a, tenant_a):
+    email = make_email(tenant_a, status=Status.SENT, route="gateway")
+    page = collector_client_a.get(f"/communications/{email.pk}/").content.decode()
+    assert "Sent · accepted by the gateway" in page
+    assert "Delivery to the recipient&#x27;s inbox is not tracked." in page
 
 
 def test_every_error_code_the_product_makes_has_a_short_reason():

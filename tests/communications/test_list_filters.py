@@ -114,7 +114,7 @@ def test_a_customer_that_is_not_an_id_is_refused(admin_client_a, value):
 def test_the_valid_filters_stay_in_the_form_beside_a_refused_one(admin_client_a, initech):
     page = refused(admin_client_a, {"status": "error", "q": "x\x00", "customer": initech.pk})
     assert '<option value="error" selected>Error</option>' in page
-    assert f'<input type="hidden" name="customer" value="{initech.pk}">' in page
+    assert f'name="customer" id="id_customer" value="{initech.pk}"' in page
 
 
 def test_another_tenants_customer_still_answers_404(admin_client_b, initech):

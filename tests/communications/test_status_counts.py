@@ -145,6 +145,24 @@ def test_resend_moves_the_count_from_error_back_to_queued(tenant_a, smtp_server_
     assert rollup(tenant_a) == {"queued": 1}
 
 
+def test_a_sent_message_is_counted_by_its_claim_and_never_written_again_for_it(
+    tenant_a, starttls_server
+):
+    use_smtp(tenant_a, starttls_server.port)
+    queue(tenant_a, 3, kick=False)
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_due(tenant_id=tenant_a.pk) == 3
+    writes = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].lstrip().upper().startswith("UPDATE")
+        and "counted_status" in query["sql"].split("WHERE")[0]
+    ]
+    assert len(writes) == 1 and "'sending'" in writes[0].lower()  # the claim's own UPDATE
+    assert_exact(tenant_a)
+    assert rollup(tenant_a) == {"sent": 3}
+
+
 def test_the_reaper_counts_what_it_took_back_from_a_dead_worker(tenant_a, starttls_server):
     use_smtp(tenant_a, starttls_server.port)
     queue(tenant_a, 3, kick=False)

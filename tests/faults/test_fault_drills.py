@@ -28,7 +28,10 @@ from tests.communications.outbox_helpers import queue, use_smtp
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-BROKER = os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/13"
+BROKER = (
+    os.environ.get("CELERY_BROKER_URL")
+    or f"redis://127.0.0.1:6379/{os.environ.get('FAULT_DRILL_BROKER_DB', '13')}"
+)
 UNSETTLED = (Status.QUEUED, Status.SENDING)
 
 

@@ -177,7 +177,10 @@ def test_a_collector_pauses_with_a_reason_then_unpauses(
     assert "Pause reason: — → Disputed INV-1" in history
 
     aging = collector_client_a.get("/reports/aging/").content.decode()
-    assert '<div class="paused">Paused: Disputed INV-1</div>' in aging
+    assert (
+        '<div class="paused"><span class="badge badge-paused">Paused</span> '
+        '<span class="pause-reason">Disputed INV-1</span></div>'
+    ) in aging
 
     change = CustomerChange.objects.get(customer=initech)
     assert (change.actor, change.source) == (collector_a, ChangeSource.APP)
@@ -202,7 +205,7 @@ def test_a_pause_without_a_reason_shows_paused_alone(collector_client_a, initech
     page = statement(collector_client_a, initech)
     assert '<dd id="pause-state"><span class="bad">Paused</span></dd>' in page
     aging = collector_client_a.get("/reports/aging/").content.decode()
-    assert '<div class="paused">Paused</div>' in aging
+    assert '<div class="paused"><span class="badge badge-paused">Paused</span></div>' in aging
 
 
 @pytest.mark.parametrize(

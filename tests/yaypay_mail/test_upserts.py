@@ -139,6 +139,29 @@ def test_invoices_read_real_export_formats(tenant_a, initech):
     assert Invoice.objects.get(number="3").amount == Decimal("1234.56")
 
 
+def test_a_point_amount_in_a_decimal_comma_file_is_refused_and_iso_dates_always_read(
+    tenant_a, initech
+):
+    report = invoices(
+        tenant_a,
+        {"invoice_number": "1", "customer_id": "C-1", "due_date": "2026-03-31", "amount": "340.50"},
+        {"invoice_number": "2", "customer_id": "C-1", "due_date": "2026-03-31", "amount": "340,50"},
+        formats=Formats(decimal="comma", date_format="dmy"),
+    )
+    # Any invalid row and nothing is written: never 34050 for the first.
+    assert not report.applied and not Invoice.objects.exists()
+    assert errors(report) == [(2, "amount", "340.50 is not an amount (decimal comma: 1.234,56)")]
+
+    fixed = invoices(
+        tenant_a,
+        {"invoice_number": "2", "customer_id": "C-1", "due_date": "2026-03-31", "amount": "340,50"},
+        formats=Formats(decimal="comma", date_format="dmy"),
+    )
+    assert fixed.created == 1
+    invoice = Invoice.objects.get(number="2")
+    assert invoice.amount == Decimal("340.50") and invoice.due_on == datetime.date(2026, 3, 31)
+
+
 def test_bad_invoice_values_are_named(tenant_a, initech):
     report = invoices(
         tenant_a,

@@ -27,16 +27,14 @@ class Command(BaseCommand):
                     f"{each.name}: reminders are off (Settings | Reminders); skipped."
                 )
                 continue
-            self.stdout.write(f"{each.name}:")
+            self.stdout.write(f"{each.name}: looking for customers with overdue invoices...")
             queued = schedule_reminders(tenant=each, progress=self._progress)
-            self.stdout.write(f"\n  queued {queued} reminder(s)")
+            self.stdout.write(f"{each.name}: queued {queued:,} reminder(s).")
             total += queued
-        self.stdout.write(f"Queued {total} reminder(s) in all.")
+        self.stdout.write(f"Queued {total:,} reminder(s) in all.")
 
     def _progress(self, done: int, total: int) -> None:
-        width = 30
-        filled = width * done // total if total else width
-        self.stdout.write(
-            f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} customers", ending=""
-        )
-        self.stdout.flush()
+        # Whole lines, one per chunk of customers: log lines that delivery writes meanwhile
+        # (tasks run in-process without a broker) then fall between them, not inside a bar.
+        if total:
+            self.stdout.write(f"  {done:,} of {total:,} due customers done")

@@ -1,0 +1,62 @@
+"""The settings page's preview: the reminder as a sample customer would receive it, from
+the text being edited (saved or not), in the tenant's locale."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from yaypay_mail.models import Customer, Invoice, Tenant
+
+from .emails import RenderedEmail
+from .logo import data_url
+from .reminder_look import ReminderLook, load_look
+from .reminders import render_reminder
+
+SAMPLE_CUSTOMER = "Sample Customer Ltd"
+TEXT_FIELDS = ("subject", "opening", "closing", "how_to_pay", "contact_line")
+
+
+def sample_invoices(tenant: Tenant, customer: Customer, today: datetime.date) -> list[Invoice]:
+    currency = tenant.default_currency or "USD"
+    return [
+        Invoice(
+            tenant=tenant,
+            customer=customer,
+            number=number,
+            issued_on=today - datetime.timedelta(days=days + 30),
+            due_on=today - datetime.timedelta(days=days),
+            amount=amount,
+            open_balance=amount,
+            currency=currency,
+        )
+        for number, days, amount in (
+            ("INV-1042", 45, Decimal("12500.00")),
+            ("INV-1077", 12, Decimal("830.40")),
+        )
+    ]
+
+
+def render_preview(tenant: Tenant, fields: dict, logo: tuple[bytes | None, str]) -> RenderedEmail:
+    """`fields`: subject, opening, closing, how_to_pay, contact_line as typed (checked
+    by ReminderTemplateForm); `logo`: (bytes or None, content type) as it would be saved."""
+    saved = load_look(tenant)
+    data, content_type = logo
+    look = ReminderLook(
+        locale=saved.locale,
+        replies_reach_tenant=saved.replies_reach_tenant,
+        logo_content_type=content_type if data else "",
+        **{name: fields.get(name) or "" for name in TEXT_FIELDS},
+    )
+    today = timezone.localdate()
+    customer = Customer(tenant=tenant, name=SAMPLE_CUSTOMER)
+    return render_reminder(
+        tenant=tenant,
+        customer=customer,
+        invoices=sample_invoices(tenant, customer, today),
+        today=today,
+        look=look,
+        logo_src=data_url(data, content_type) if data else "",
+    )

@@ -1,0 +1,118 @@
+"""An email's page: who it is from (the current identity, said so), Reply-To, To, Cc,
+the route, the Message-ID, and every try in the tenant's time zone; a login failure's
+try shows its code and the product's reason, never the server's text."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+
+from communications.models import DeliveryAttempt, Outcome, ReminderSettings, Status
+from settings_app.models import OutgoingEmailSettings
+from settings_app.services import settings_for
+from tests.page_data import make_customer, make_email
+
+
+def detail(client, email) -> str:
+    response = client.get(f"/communications/{email.pk}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def dd(page: str, dom_id: str) -> str:
+    found = re.search(rf'<dd id="{dom_id}">(.*?)</dd>', page, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>", " ", found).split())
+
+
+def attempt_rows(page: str) -> list[list[str]]:
+    rows = re.findall(r'<tr class="attempt">(.*?)</tr>', page, re.S)
+    return [
+        [" ".join(cell.split()) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in rows
+    ]
+
+
+@pytest.fixture
+def own_server(tenant_a):
+    config = settings_for(tenant_a)
+    OutgoingEmailSettings.objects.filter(pk=config.pk).update(
+        use_server="smtp", from_email="ar@acme.example", sender_name="Acme AR"
+    )
+
+
+def test_a_queued_email_shows_the_current_identity_and_says_so(
+    collector_client_a, tenant_a, own_server
+):
+    email = make_email(
+        tenant_a,
+        status=Status.QUEUED,
+        to=("ap@initech.example",),
+        cc=("cfo@initech.example", "ar@initech.example"),
+    )
+    page = detail(collector_client_a, email)
+    assert dd(page, "from").startswith("Acme AR &lt;ar@acme.example&gt;")
+    assert "the current sender in Settings | Email: used when this email is sent" in page
+    assert dd(page, "reply-to") == "—"
+    assert "<dd>ap@initech.example</dd>" in page
+    assert "<dd>cfo@initech.example, ar@initech.example</dd>" in page
+    assert dd(page, "route") == "—"
+    assert f"<code>{email.message_id.replace('<', '&lt;').replace('>', '&gt;')}</code>" in page
+
+
+def test_the_gateway_identity_has_the_tenants_address_as_reply_to(collector_client_a, tenant_a):
+    config = settings_for(tenant_a)
+    OutgoingEmailSettings.objects.filter(pk=config.pk).update(
+        use_server="gateway", from_email="ar@acme.example"
+    )
+    email = make_email(tenant_a, status=Status.SENT, route="gateway")
+    page = detail(collector_client_a, email)
+    assert "Acme Corp" in dd(page, "from")
+    assert "this email may have gone out with earlier settings" in page
+    assert dd(page, "reply-to") == "ar@acme.example"
+    assert dd(page, "route") == "YayPay gateway"
+
+
+def test_a_sent_emails_earlier_failures_keep_their_reasons_in_the_tenants_zone(
+    collector_client_a, tenant_a
+):
+    ReminderSettings.objects.filter(tenant=tenant_a).update(time_zone="America/New_York")
+    email = make_email(tenant_a, customer=make_customer(tenant_a), status=Status.SENT, route="smtp")
+    first = datetime.datetime(2026, 11, 26, 14, 0, 5, tzinfo=datetime.UTC)
+    for at, outcome, stage, code, reply in (
+        (first, Outcome.RETRY, "rcpt", 451, "4.3.0 Mailbox busy, try later"),
+        (first + datetime.timedelta(minutes=5), Outcome.RETRY, "auth", 454, "4.7.0 hunter2 echo"),
+        (first + datetime.timedelta(minutes=10), Outcome.SENT, "", None, ""),
+    ):
+        DeliveryAttempt.objects.create(
+            tenant=tenant_a, email=email, at=at, outcome=outcome, stage=stage,
+            smtp_code=code, reply=reply,
+        )  # fmt: skip
+    page = detail(collector_client_a, email)
+    assert "When (America/New_York)" in page
+    assert dd(page, "route") == "Your server (SMTP)"
+    assert attempt_rows(page) == [
+        [
+            "2026-11-26 09:00:05",
+            "Temporary failure, will retry",
+            "rcpt",
+            "451",
+            "4.3.0 Mailbox busy, try later",
+        ],
+        [
+            "2026-11-26 09:05:05",
+            "Temporary failure, will retry",
+            "auth",
+            "454",
+            "The mail server refused the login. Check the Username and Password in "
+            "Settings | Email | Outgoing emails.",
+        ],
+        ["2026-11-26 09:10:05", "Sent", "—", "—", "—"],
+    ]
+    assert "hunter2" not in page
+
+
+def test_another_tenants_email_answers_404(admin_client_b, tenant_a):
+    email = make_email(tenant_a, status=Status.ERROR)
+    assert admin_client_b.get(f"/communications/{email.pk}/").status_code == 404
