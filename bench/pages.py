@@ -235,6 +235,9 @@ def pages_for(tenant_id: int) -> list[tuple[str, str]]:
     )
     deep = encode_cursor(AFTER, *boundary)
     address = f"ap{position + 1}@client{(position + 1) % 97}.example"
+    today = datetime.date.today()
+    week_ago = (today - datetime.timedelta(days=6)).isoformat()
+    month_ago = (today - datetime.timedelta(days=30)).isoformat()
     pages = [
         ("Dashboard /", "/"),
         ("Communications", "/communications/"),
@@ -244,6 +247,19 @@ def pages_for(tenant_id: int) -> list[tuple[str, str]]:
         ("Communications ?q=<2 letters>", "/communications/?q=ap"),
         ("Communications ?q=<subject word>", "/communications/?q=overdue"),
         ("Communications ?customer=", f"/communications/?customer={customer}"),
+        ("Communications ?kind=manual", "/communications/?kind=manual"),
+        ("Communications, last 7 days", f"/communications/?date_from={week_ago}"),
+        (
+            "Communications, Errors of the week",
+            f"/communications/?status=error&date_from={week_ago}",
+        ),
+        (
+            "Communications, one day a month ago",
+            f"/communications/?date_from={month_ago}&date_to={month_ago}",
+        ),
+        ("Email detail", f"/communications/{boundary[1]}/"),
+        ("Bulk resend confirmation, Errors", "/communications/resend/?all_matching=1&status=error"),
+        ("Customer type-ahead ?q=Cust", "/customers/suggest/?q=Cust"),
     ]
     pages += [
         (f"Communications ?status={status}", f"/communications/?status={status}")

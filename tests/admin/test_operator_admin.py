@@ -85,7 +85,7 @@ def outbox(tenant_a):
         amount=Decimal("120.00"),
         open_balance=Decimal("120.00"),
     )
-    ReminderSettings.objects.create(tenant=tenant_a)
+    ReminderSettings.objects.get(tenant=tenant_a)  # made with the tenant
     failed = make_email(
         tenant_a,
         customer,

@@ -5,6 +5,9 @@ that scrolls sideways on a 390 px phone."""
 from __future__ import annotations
 
 import datetime
+import os
+import re
+from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -15,6 +18,14 @@ from tests.page_data import make_customer, make_email, make_invoice
 
 ADMIN = ("admin@acme.example", "acme-admin-pw-2026")
 SERIOUS = {"serious", "critical"}
+# SHOTS=1 also saves each page as docs/screenshots/<page>-<width>.png (the README's set).
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def save_shot(page, name: str, width: int) -> None:
+    if os.environ.get("SHOTS"):
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        page.screenshot(path=str(SHOTS / f"{slug}-{width}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -80,11 +91,13 @@ def test_every_page_passes_axe_and_fits_the_screen(live_server, browser, pages, 
             page.goto(f"{live_server.url}{anonymous_path}")
             if problems := serious_violations(page):
                 found[anonymous_path] = problems
+            save_shot(page, anonymous_path.strip("/").replace("accounts/", ""), width)
         log_in(page, live_server.url)
         too_wide = []
-        for path in pages:
+        for path, name in pages.items():
             response = page.goto(f"{live_server.url}{path}")
             assert response.status == 200, path
+            save_shot(page, name, width)
             if problems := serious_violations(page):
                 found[path] = problems
             overflow = page.evaluate(

@@ -342,9 +342,9 @@ def many_tenants(count: int, *, next_run_at) -> None:
     )
 
 
-# The tick's look-up, the settings rows it lacks, the due rows, the claim and its
-# read-back; the tenant's own scheduling runs in its own task.
-TICK_WITH_ONE_DUE = 5
+# The tick's look-up, the due rows, the claim and its read-back; the tenant's own
+# scheduling runs in its own task.
+TICK_WITH_ONE_DUE = 4
 
 
 @pytest.mark.parametrize("idle_tenants", [5, 50])
