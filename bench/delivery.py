@@ -132,14 +132,27 @@ def delivery_worker(commands, results) -> None:
     from communications.delivery import deliver_due
 
     results.put(("ready", os.getpid(), backend_pid()))
+    # BENCH_PROFILE=DIR: each worker writes a cProfile of each delivery run there.
+    profile_dir = os.environ.get("BENCH_PROFILE")
+    runs = 0
     while True:
         tenant_ids = commands.get()
         if tenant_ids is None:
             return
         offset = os.getpid() % len(tenant_ids)
         order = tenant_ids[offset:] + tenant_ids[:offset]
+        profile = None
+        if profile_dir:
+            import cProfile
+
+            profile = cProfile.Profile()
+            profile.enable()
         while sum(deliver_due(tenant_id=tenant_id) for tenant_id in order):
             pass
+        if profile is not None:
+            profile.disable()
+            runs += 1
+            profile.dump_stats(f"{profile_dir}/worker-{len(tenant_ids)}t-{os.getpid()}-{runs}.prof")
         results.put(("done", os.getpid(), 0))
 
 

@@ -84,5 +84,8 @@ def eager_tasks():
 
     saved = app.conf.task_always_eager
     app.conf.task_always_eager = True
+    # Shared tasks run on the current app: make sure it is the project's, whatever app an
+    # earlier test in this process created.
+    app.set_current()
     yield
     app.conf.task_always_eager = saved

@@ -47,7 +47,9 @@ def broker():
         pytest.skip("fault drills need Redis on 127.0.0.1:6379 (CI starts it)")
     from celery import Celery
 
-    publisher = Celery("drills", broker=BROKER)
+    # Not the current app: shared tasks of tests that run later in this process must keep
+    # finding the project's app (and its eager setting), not this publisher.
+    publisher = Celery("drills", broker=BROKER, set_as_current=False)
     publisher.conf.broker_transport_options = {"visibility_timeout": 3600}
     publisher.control.purge()
     return publisher
