@@ -49,8 +49,16 @@ def new_lease_owner() -> str:
 
 def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail]:
     """Mark up to `limit` due messages of the tenant `sending` under `owner`'s lease."""
-    ReminderSettings.objects.get_or_create(tenant_id=tenant_id)
     now = timezone.now()
+    due_now = OutboundEmail.objects.filter(
+        tenant_id=tenant_id, status=Status.QUEUED, next_attempt_at__lte=now
+    )
+    # Most claims that find nothing (another worker took the batch, a kick for mail
+    # already sent) end here: one look at the partial index outbox_due, no lock and no
+    # count of the sending limits.
+    if not due_now.exists():
+        return []
+    ReminderSettings.objects.get_or_create(tenant_id=tenant_id)
     with transaction.atomic():
         # Locking the tenant's settings row serialises claims of one tenant, so two
         # workers cannot both spend the same sending allowance.
@@ -67,9 +75,7 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
             ReminderSettings.objects.filter(pk=limits.pk).update(held_until=None)
         # Before any outbox row: the order count_changes and a rebuild take them in.
         lock_tenant_counts(tenant_id)
-        due = OutboundEmail.objects.filter(
-            tenant_id=tenant_id, status=Status.QUEUED, next_attempt_at__lte=now
-        ).order_by("next_attempt_at", "id")
+        due = due_now.order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         picked = list(

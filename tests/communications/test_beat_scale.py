@@ -516,3 +516,11 @@ def test_the_drain_finds_due_tenants_on_the_partial_index_not_the_outbox(tenant_
     assert scans and all(name == "outbox_due" for _, name in scans), scans
     assert not any(kind == "Seq Scan" for kind, _ in scans)
     assert sorted(tenants_to_drain(now=timezone.now())) == sorted([tenant_a.pk, tenant_b.pk])
+
+
+def test_a_claim_that_finds_nothing_due_costs_one_query_and_takes_no_lock(
+    tenant_a, django_assert_num_queries
+):
+    # Another worker took the batch, or a kick came for mail already sent.
+    with django_assert_num_queries(1):
+        assert claim_batch(tenant_id=tenant_a.pk, owner="idle-worker", limit=100) == []
