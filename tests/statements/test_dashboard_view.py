@@ -63,6 +63,8 @@ def test_recent_errors_show_their_reason_and_link_to_their_detail(collector_clie
     page = text(collector_client_a.get(URL))
 
     assert f'<a href="/communications/{failed.pk}/">Invoice 7 overdue</a>' in page
+    # A short reason to scan, the full text one click away (a <details>).
+    assert '<span class="short-reason">Login refused</span>' in page
     assert "The mail server refused the username or password." in page
     assert f'action="/communications/{failed.pk}/resend/"' in page
     assert "Invoice 8 overdue" not in page
