@@ -79,7 +79,7 @@ def test_a_phone_sees_the_charts_and_no_page_scrolls_sideways(
     page.get_by_text("Emails per day as a table").click()
     assert page.locator("#daily-table").is_visible()
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
-    assert page.locator("#recent-errors .status-error").first.is_visible()
+    assert page.locator("#recent-errors .badge-error").first.is_visible()
 
     page.goto(f"{live_server.url}/reports/aging/")
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
