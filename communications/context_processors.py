@@ -20,15 +20,15 @@ def tenant_time_zone(request) -> dict:
         return {}
 
     @cache
+    def reminder_settings():
+        from .services import reminder_settings_for
+
+        return reminder_settings_for(tenant)
+
     def time_zone() -> str:
-        from .services import reminder_settings_for
+        return reminder_settings().time_zone
 
-        return reminder_settings_for(tenant).time_zone
-
-    @cache
     def locale() -> str:
-        from .services import reminder_settings_for
-
-        return reminder_settings_for(tenant).locale
+        return reminder_settings().locale
 
     return {"tenant_time_zone": time_zone, "tenant_locale": locale}

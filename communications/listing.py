@@ -24,6 +24,7 @@ class Matching:
     emails: QuerySet[OutboundEmail]
     customer: Customer | None
     time_zone: str
+    locale: str
 
 
 def matching_emails(request, cleaned: dict, *, status: str | None = None) -> Matching:
@@ -32,7 +33,8 @@ def matching_emails(request, cleaned: dict, *, status: str | None = None) -> Mat
     customer = None
     if cleaned.get("customer") is not None:
         customer = get_for_tenant(request, Customer, cleaned["customer"])
-    time_zone = reminder_settings_for(request.tenant).time_zone
+    reminder_settings = reminder_settings_for(request.tenant)
+    time_zone = reminder_settings.time_zone
     created_from, created_before = created_between(
         cleaned.get("date_from"), cleaned.get("date_to"), time_zone
     )
@@ -45,7 +47,9 @@ def matching_emails(request, cleaned: dict, *, status: str | None = None) -> Mat
         created_from=created_from,
         created_before=created_before,
     )
-    return Matching(emails=emails, customer=customer, time_zone=time_zone)
+    return Matching(
+        emails=emails, customer=customer, time_zone=time_zone, locale=reminder_settings.locale
+    )
 
 
 def known_filters(cleaned: dict) -> dict[str, str]:

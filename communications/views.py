@@ -124,7 +124,7 @@ def email_bulk_resend(request):
         return redirect(list_url)
     matching = matching_emails(request, form.cleaned_data)
     blocked = bulk_resend.blocked_reason(request.tenant)
-    locale = reminder_settings_for(request.tenant).locale
+    locale = matching.locale
     if request.method == "POST" and not blocked:
         outcome = bulk_resend.resend(request.tenant, selection, matching.emails)
         report = messages.error if outcome.stopped else messages.success
