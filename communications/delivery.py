@@ -36,6 +36,7 @@ from .outcomes import (
     fail_all,
     fail_due_mail_of_tenant,
     hold_for_operator,
+    pause_route,
     record_failure,
     record_sent,
 )
@@ -108,7 +109,7 @@ def send_batch(
             if index == 0 and not mark_sending_started(owner=owner):
                 break
             try:
-                route.send(message)
+                provider_id = route.send(message)
             except SendFailure as failure:
                 if failure.scope == Scope.ROUTE:
                     # Every remaining message would meet the same failure: record it
@@ -118,8 +119,10 @@ def send_batch(
                     break
                 record_failure(email, owner=owner, failure=failure, route=config.use_server)
             else:
-                sent += record_sent(email, owner=owner, route=config.use_server)
-    if sent and config.use_server == UseServer.SMTP:
+                sent += record_sent(
+                    email, owner=owner, route=config.use_server, provider_id=provider_id
+                )
+    if sent and config.use_server != UseServer.GATEWAY:
         mark_working(config)
     return sent
 
@@ -201,13 +204,17 @@ def _route_failed(
     failure: SendFailure,
 ) -> None:
     """A failure of the route itself. Credentials the operator's keys cannot open hold
-    the mail for the operator. On the tenant's own server a permanent failure is a
+    the mail for the operator. On the tenant's own server or mailbox a permanent failure is a
     settings problem: it becomes the settings' last result (page and Dashboard), and a
     refused login also ends the tenant's due mail and blocks further logins."""
     if failure.code == "secret_unreadable":
         hold_for_operator(emails, owner=owner, failure=failure)
         return
-    if config.use_server == UseServer.SMTP and not failure.temporary:
+    if failure.temporary and failure.retry_after and not failure.maybe_delivered:
+        # The provider said when to come back (a rate limit): no tries are used.
+        pause_route(emails, owner=owner, failure=failure)
+        return
+    if config.use_server != UseServer.GATEWAY and not failure.temporary:
         mark_failing(config, failure)
         if failure.code == "auth_failed":
             fail_due_mail_of_tenant(tenant_id=config.tenant_id, failure=failure)

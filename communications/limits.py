@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
+from settings_app.models import OutgoingEmailSettings
+from settings_app.oauth_providers import ROUTE_CAPS
+
 from .models import DeliveryAttempt, OutboundEmail, ReminderSettings, Status
 
 WINDOW = timedelta(minutes=1)
@@ -32,6 +35,21 @@ class Allowance:
     # When remaining <= 0: the earliest time it may be positive again (beat's drain skips
     # the tenant until then). None while there is room.
     frees_at: datetime | None = None
+
+
+def apply_route_caps(limits: ReminderSettings, *, tenant_id: int) -> None:
+    """Lower the tenant's limits, in memory only, to its route's own (Microsoft 365: 30 a
+    minute and 10,000 a day; Google: 2,000 a day). The saved limits stay as typed."""
+    route = (
+        OutgoingEmailSettings.objects.filter(tenant_id=tenant_id)
+        .values_list("use_server", flat=True)
+        .first()
+    )
+    per_minute, per_day = ROUTE_CAPS.get(route, (None, None))
+    if per_minute is not None:
+        limits.per_minute_limit = min(limits.per_minute_limit, per_minute)
+    if per_day is not None:
+        limits.per_day_limit = min(limits.per_day_limit, per_day)
 
 
 def check_allowance(*, tenant_id: int, limits: ReminderSettings, now: datetime) -> Allowance:

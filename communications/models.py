@@ -91,6 +91,9 @@ class OutboundEmail(models.Model):
     # The route of the last try (settings_app.models.UseServer: gateway, smtp, ...), so a
     # Sent email says who accepted it even after the tenant changes its settings.
     route = models.CharField(max_length=16, blank=True, default="", db_default="")
+    # The id the provider's API gave the sent message (Gmail's message id; Gmail may
+    # rewrite the Message-ID header, so ours alone may not find it there).
+    provider_message_id = models.CharField(max_length=100, blank=True, default="", db_default="")
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     smtp_code = models.IntegerField(null=True, blank=True)

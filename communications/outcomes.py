@@ -48,7 +48,8 @@ WITH sent AS (
     UPDATE communications_outboundemail
     SET status = 'sent', sent_at = %(now)s, tries = tries + 1, lease_owner = '',
         lease_expires_at = NULL, error_code = '', error_message = '', smtp_code = NULL,
-        smtp_reply = '', claims = 0, updated_at = %(now)s, route = %(route)s
+        smtp_reply = '', claims = 0, updated_at = %(now)s, route = %(route)s,
+        provider_message_id = %(provider_id)s
     WHERE id = %(id)s AND lease_owner = %(owner)s AND status = 'sending'
     RETURNING id, tenant_id
 )
@@ -58,8 +59,9 @@ SELECT tenant_id, id, %(now)s, 'sent', '', NULL, '', %(owner)s FROM sent
 """
 
 
-def record_sent(email: OutboundEmail, *, owner: str, route: str = "") -> int:
-    """`route`: which route accepted it (settings_app.models.UseServer)."""
+def record_sent(email: OutboundEmail, *, owner: str, route: str = "", provider_id: str = "") -> int:
+    """`route`: which route accepted it (settings_app.models.UseServer); `provider_id`:
+    the id its API gave the message (Gmail), if any."""
     now = timezone.now()
     if db_connection.vendor == "postgresql":
         # A server-side prepared statement: parsed and planned once per connection.
@@ -67,7 +69,13 @@ def record_sent(email: OutboundEmail, *, owner: str, route: str = "") -> int:
         with psycopg.Cursor(db_connection.connection) as cursor:
             cursor.execute(
                 _RECORD_SENT_SQL,
-                {"now": now, "id": email.pk, "owner": owner, "route": route},
+                {
+                    "now": now,
+                    "id": email.pk,
+                    "owner": owner,
+                    "route": route,
+                    "provider_id": provider_id or "",
+                },
                 prepare=True,
             )
             recorded = cursor.rowcount
@@ -87,6 +95,7 @@ def record_sent(email: OutboundEmail, *, owner: str, route: str = "") -> int:
             claims=0,
             updated_at=now,
             route=route,
+            provider_message_id=provider_id or "",
         )
         if recorded:
             DeliveryAttempt.objects.bulk_create(
@@ -195,6 +204,40 @@ def hold_for_operator(emails: list[OutboundEmail], *, owner: str, failure: SendF
             held,
             failure.message,
             extra={"tenant_id": emails[0].tenant_id, "outcome": "held", "error_code": failure.code},
+        )
+
+
+def pause_route(emails: list[OutboundEmail], *, owner: str, failure: SendFailure) -> None:
+    """The provider asked us to slow down (429, Retry-After): these emails and the
+    tenant's other queued mail wait at least that long, and no tries are used."""
+    now = timezone.now()
+    until = now + timedelta(seconds=max(failure.retry_after or 0, 1))
+    paused = OutboundEmail.objects.filter(
+        pk__in=[email.pk for email in emails], lease_owner=owner, status=Status.SENDING
+    ).update(
+        status=Status.QUEUED,
+        claims=0,
+        lease_owner="",
+        lease_expires_at=None,
+        send_started=False,
+        next_attempt_at=until,
+        error_code=failure.code,
+        error_message=failure.full_text(),
+        updated_at=now,
+    )
+    if emails:
+        OutboundEmail.objects.filter(
+            tenant_id=emails[0].tenant_id, status=Status.QUEUED, next_attempt_at__lt=until
+        ).update(next_attempt_at=until)
+        logger.warning(
+            "Route paused until %s: %s emails back to the queue",
+            until.isoformat(),
+            paused,
+            extra={
+                "tenant_id": emails[0].tenant_id,
+                "outcome": "paused",
+                "error_code": failure.code,
+            },
         )
 
 

@@ -17,8 +17,13 @@ SHORT_REASONS = {
     "invalid_message": "Cannot be prepared",
     "message_refused": "Message refused",
     "not_smtp": "Not a mail server",
+    "mailbox_unavailable": "Mailbox cannot send",
+    "provider_config": "Waiting for the operator",
+    "provider_unavailable": "Provider unavailable",
+    "rate_limited": "Paused by the provider's limit",
     "recipient_refused": "Recipient refused",
     "secret_unreadable": "Waiting for the operator",
+    "send_as_denied": "No right to send as From",
     "sender_refused": "Sender refused",
     "starttls_unavailable": "No secure connection offered",
     "timeout": "Server stopped answering",
@@ -37,10 +42,17 @@ def short_reason(code: str, message: str = "") -> str:
 
 
 # OutboundEmail.route (settings_app.models.UseServer); "" on emails sent before it was kept.
-ROUTE_LABELS = {"smtp": "Your server (SMTP)", "gateway": "YayPay gateway"}
+ROUTE_LABELS = {
+    "smtp": "Your server (SMTP)",
+    "gateway": "YayPay gateway",
+    "microsoft": "Your Microsoft 365 mailbox",
+    "google": "Your Google mailbox",
+}
 SENT_BADGES = {
     "smtp": "Sent · accepted by your server",
     "gateway": "Sent · accepted by the gateway",
+    "microsoft": "Sent · accepted by Microsoft 365",
+    "google": "Sent · accepted by Google",
 }
 NOT_TRACKED = "Delivery to the recipient's inbox is not tracked."
 

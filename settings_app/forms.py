@@ -7,6 +7,9 @@ from django.core.exceptions import ValidationError
 
 from .hostguard import normalise_host
 from .models import Encryption, OutgoingEmailSettings, UseServer
+from .oauth_providers import enabled_providers, provider
+
+PROVIDERS = (UseServer.MICROSOFT, UseServer.GOOGLE)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 SMTP_REQUIRED = ("from_email", "host", "port", "encryption")
@@ -42,9 +45,17 @@ class OutgoingEmailForm(forms.Form):
         label="Encryption method", choices=Encryption.choices, required=False
     )
 
-    def __init__(self, *args, stored: OutgoingEmailSettings, **kwargs):
+    def __init__(self, *args, stored: OutgoingEmailSettings, connected=(), **kwargs):
+        """`connected`: the providers whose mailbox the tenant has connected."""
         self.stored = stored
+        self.connected = set(connected)
         super().__init__(*args, **kwargs)
+        offered = {config.name for config in enabled_providers()}
+        self.fields["use_server"].choices = [
+            (value, label)
+            for value, label in UseServer.choices
+            if value not in PROVIDERS or value in offered or value == stored.use_server
+        ]
 
     def clean_from_email(self) -> str:
         return _one_line(self.cleaned_data["from_email"], "From")
@@ -67,6 +78,16 @@ class OutgoingEmailForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data.get("use_server") in PROVIDERS:
+            label = UseServer(data["use_server"]).label
+            if provider(data["use_server"]) is None:
+                self.add_error("use_server", f"{label} is not available; choose another server.")
+            elif data["use_server"] not in self.connected:
+                self.add_error(
+                    "use_server",
+                    f"Connect {label} first: click Connect {label}, sign in, and come back.",
+                )
+            return data
         if data.get("use_server") != UseServer.SMTP:
             return data
         for name in SMTP_REQUIRED:

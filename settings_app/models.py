@@ -11,6 +11,15 @@ from yaypay_mail.models import Tenant
 class UseServer(models.TextChoices):
     GATEWAY = "gateway", "Default gateway (no-reply@yaypay.com)"
     SMTP = "smtp", "SMTP"
+    MICROSOFT = "microsoft", "Microsoft 365"
+    GOOGLE = "google", "Google"
+
+
+class Provider(models.TextChoices):
+    """Mailboxes connected with OAuth and reached through the provider's HTTPS API."""
+
+    MICROSOFT = "microsoft", "Microsoft 365"
+    GOOGLE = "google", "Google"
 
 
 class Encryption(models.TextChoices):
@@ -54,9 +63,37 @@ class OutgoingEmailSettings(models.Model):
         return bool(self.password_encrypted)
 
 
+class OAuthConnection(models.Model):
+    """A mailbox a tenant's admin connected with OAuth: the account it signed in as and
+    its tokens, Fernet-encrypted like SMTP passwords (settings_app.secrets). The access
+    token is kept too, so every worker reuses one until it expires instead of each
+    refreshing its own."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="oauth_connections")
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    account_email = models.EmailField()
+    refresh_token_encrypted = models.TextField()
+    access_token_encrypted = models.TextField(blank=True)
+    access_expires_at = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField()
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "provider"], name="oauth_one_per_provider")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} mailbox {self.account_email}"
+
+
 class AuditAction(models.TextChoices):
     CHANGED = "changed", "Settings changed"
     TESTED = "tested", "Test message"
+    CONNECTED = "connected", "Mailbox connected"
+    DISCONNECTED = "disconnected", "Mailbox disconnected"
 
 
 class SettingsAuditEntry(models.Model):
@@ -68,7 +105,7 @@ class SettingsAuditEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     at = models.DateTimeField(auto_now_add=True)
-    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    action = models.CharField(max_length=12, choices=AuditAction.choices)
     changed_fields = models.JSONField(default=list, blank=True)
     result_ok = models.BooleanField(null=True)
     result = models.TextField(blank=True)

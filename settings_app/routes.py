@@ -1,9 +1,12 @@
 """Sending routes: the ways a prepared message leaves. Each has open(), send(message)
-and close(), and raises only SendFailure; the outbox does not know which one it drives.
+(which returns the provider's id for the message, or "") and close(), and raises only
+SendFailure; the outbox does not know which one it drives.
 
 - SMTPRoute: the tenant's own server, at the addresses the host guard checked.
 - GatewayRoute: the platform's gateway; its own trouble is the operator's, so tenants
   see a neutral, temporary failure, never the gateway's address or login advice.
+- MicrosoftGraphRoute and GmailRoute (settings_app.api_routes): a mailbox connected
+  with OAuth, through the provider's HTTPS API.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from . import secrets
+from .api_routes import API_ROUTES, api_route
 from .hostguard import FORBIDDEN_SENTENCE, CheckedHost, HostRefused, ResolveFailed, check_host
 from .hostguard import resolve as resolve_host
 from .messages import PreparedMessage
@@ -31,7 +35,7 @@ CREDENTIALS_UNREADABLE = "Waiting for the operator: stored credentials cannot be
 class Route(Protocol):
     def open(self) -> None: ...
 
-    def send(self, message: PreparedMessage) -> None: ...
+    def send(self, message: PreparedMessage) -> str: ...
 
     def close(self) -> None: ...
 
@@ -62,7 +66,7 @@ class SMTPRoute:
         self._arm_deadline()
         self.connection.open()
 
-    def send(self, message: PreparedMessage) -> None:
+    def send(self, message: PreparedMessage) -> str:
         self._arm_deadline()
         try:
             self.connection.send(message)
@@ -76,6 +80,7 @@ class SMTPRoute:
             self.used = False
             self.connection.send(message)  # opens a fresh connection; a failure now is final
         self.used = True
+        return ""
 
     def close(self) -> None:
         self.connection.close()
@@ -88,9 +93,9 @@ class GatewayRoute(SMTPRoute):
         except SendFailure as failure:
             raise _gateway_trouble(failure) from None
 
-    def send(self, message: PreparedMessage) -> None:
+    def send(self, message: PreparedMessage) -> str:
         try:
-            super().send(message)
+            return super().send(message)
         except SendFailure as failure:
             if failure.scope == Scope.ROUTE:
                 raise _gateway_trouble(failure) from None
@@ -121,10 +126,17 @@ def route_for(
     timeout: float,
     checked: CheckedHost | None = None,
     deadline: float | None = None,
-) -> SMTPRoute:
+) -> Route:
     """The route the tenant's settings choose. Raises SendFailure when it cannot be set up:
     `host_refused` (the guard said no; nothing was tried), `secret_unreadable` (the
     operator's keys cannot open the stored password), or a temporary DNS failure."""
+    if config.use_server in API_ROUTES:
+        return api_route(
+            config.use_server,
+            tenant_id=config.tenant_id,
+            from_email=config.from_email,
+            timeout=timeout,
+        )
     if config.use_server == UseServer.SMTP:
         server = tenant_server(config, timeout=timeout, checked=checked)
         return SMTPRoute(server, timeout=timeout, deadline=deadline)

@@ -19,12 +19,15 @@ from . import secrets
 from .hostguard import CheckedHost, check_host
 from .messages import build_message
 from .models import AuditAction, OutgoingEmailSettings, SettingsAuditEntry, UseServer
+from .oauth_tokens import connection_for
 from .routes import route_for
 from .smtp_errors import SendFailure
 
 logger = logging.getLogger(__name__)
 
 PASSWORD_BOUND = ("host", "port", "username")
+# Mailboxes connected with OAuth (Microsoft 365, Google): no host, no password.
+OWN_MAILBOX_ROUTES = (UseServer.MICROSOFT, UseServer.GOOGLE)
 AUDITED_FIELDS = (
     "use_server",
     "from_email",
@@ -63,6 +66,10 @@ def identity_for(config: OutgoingEmailSettings) -> Identity:
     as "<tenant> via YayPay" with Reply-To the tenant's From, when there is one."""
     if config.use_server == UseServer.SMTP:
         return Identity(from_email=config.from_email, from_name=config.sender_name)
+    if config.use_server in OWN_MAILBOX_ROUTES:
+        connection = connection_for(config.tenant_id, config.use_server)
+        account = connection.account_email if connection else ""
+        return Identity(from_email=config.from_email or account, from_name=config.sender_name)
     return Identity(
         from_email=settings.DEFAULT_FROM_EMAIL,
         from_name=f"{config.tenant.name} {settings.GATEWAY_DISPLAY_SUFFIX}",
@@ -175,11 +182,7 @@ def _send_test(
             "This is a test message from YayPay.\n\n"
             "Your outgoing email settings work: payment reminders will be sent "
             f"from {identity.from_email}"
-            + (
-                " through your own mail server.\n"
-                if config.use_server == UseServer.SMTP
-                else " through the YayPay gateway.\n"
-            )
+            + _through(config.use_server)
             + (
                 f"Your customers' replies go to {identity.reply_to or identity.from_email}.\n"
                 if config.from_email
@@ -199,6 +202,14 @@ def _send_test(
     )
 
 
+def _through(use_server: str) -> str:
+    if use_server == UseServer.SMTP:
+        return " through your own mail server.\n"
+    if use_server in OWN_MAILBOX_ROUTES:
+        return f" through {UseServer(use_server).label}.\n"
+    return " through the YayPay gateway.\n"
+
+
 def _record(config: OutgoingEmailSettings, entry: SettingsAuditEntry, outcome: TestOutcome) -> None:
     now = timezone.now()
     text = outcome.message if outcome.ok else outcome.failure.full_text()
@@ -215,7 +226,7 @@ def _record(config: OutgoingEmailSettings, entry: SettingsAuditEntry, outcome: T
 def sending_blocked_reason(config: OutgoingEmailSettings) -> str:
     """Why no worker may log in to the tenant's server now ("" when it may): after an
     authentication refusal, until the settings are saved (and tested) again."""
-    if config.use_server == UseServer.SMTP and config.last_result_code == "auth_failed":
+    if config.use_server != UseServer.GATEWAY and config.last_result_code == "auth_failed":
         return config.last_result_message or "Authentication failed."
     return ""
 
@@ -235,7 +246,7 @@ def mark_failing(config: OutgoingEmailSettings, failure: SendFailure) -> None:
 
 def mark_working(config: OutgoingEmailSettings) -> None:
     """Mail went out again through these very settings: a failure shown from before ends."""
-    if config.last_result_ok is not False:
+    if config.last_result_ok is not False or config.use_server == UseServer.GATEWAY:
         return
     OutgoingEmailSettings.objects.filter(
         pk=config.pk, version=config.version, last_result_ok=False

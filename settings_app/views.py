@@ -10,7 +10,9 @@ from yaypay_mail.tenancy import admin_required
 from . import secrets
 from .forms import OutgoingEmailForm
 from .hostguard import HostRefused
-from .models import SettingsAuditEntry, UseServer
+from .models import OAuthConnection, SettingsAuditEntry, UseServer
+from .oauth_providers import enabled_providers
+from .oauth_views import JUST_CONNECTED
 from .services import TestLimitReached, save_and_test, settings_for
 
 
@@ -18,9 +20,10 @@ from .services import TestLimitReached, save_and_test, settings_for
 @admin_required
 def outgoing_email(request):
     config = settings_for(request.tenant)
+    connections = {c.provider: c for c in OAuthConnection.objects.filter(tenant=request.tenant)}
     page_error = ""
     if request.method == "POST":
-        form = OutgoingEmailForm(request.POST, stored=config)
+        form = OutgoingEmailForm(request.POST, stored=config, connected=connections)
         if form.is_valid():
             try:
                 outcome = save_and_test(
@@ -38,7 +41,11 @@ def outgoing_email(request):
                     request.session["smtp_failure"] = _failure_for_display(outcome.failure)
                 return redirect("outgoing_email")
     else:
-        form = OutgoingEmailForm(initial=_initial(config), stored=config)
+        initial = _initial(config)
+        just_connected = request.session.pop(JUST_CONNECTED, None)
+        if just_connected in connections:
+            initial["use_server"] = just_connected  # ready for Save and send test message
+        form = OutgoingEmailForm(initial=initial, stored=config, connected=connections)
 
     return render(
         request,
@@ -53,8 +60,32 @@ def outgoing_email(request):
             "egress_ips": settings.EGRESS_IPS,
             "gateway_from": settings.DEFAULT_FROM_EMAIL,
             "audit": _history(request.tenant),
+            "providers": _providers(config, connections),
+            "oauth_refused": request.session.pop("oauth_refused", None),
         },
     )
+
+
+def _providers(config, connections) -> list[dict]:
+    """What the page shows for each OAuth provider the operator configured."""
+    shown = []
+    for provider in enabled_providers():
+        connection = connections.get(provider.name)
+        in_use = config.use_server == provider.name
+        shown.append(
+            {
+                "name": provider.name,
+                "label": provider.label,
+                "connection": connection,
+                "needs_reconnect": in_use and config.last_result_code == "auth_failed",
+                "from_differs": bool(
+                    connection
+                    and config.from_email
+                    and config.from_email.lower() != connection.account_email.lower()
+                ),
+            }
+        )
+    return shown
 
 
 def _history(tenant) -> list[SettingsAuditEntry]:

@@ -9,7 +9,7 @@ import pytest
 # Playwright's sync API runs an event loop beside Django's live_server.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytest_plugins = ["tests.smtp_fixtures"]
+pytest_plugins = ["tests.smtp_fixtures", "tests.oauth_fixtures"]
 
 
 @pytest.fixture

@@ -239,6 +239,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         # Lockouts stay (WARNING); every successful login and attempt clean-up does not.
         "axes": {"level": "WARNING"},
+        # One INFO line per provider request (URL and status); outcomes are logged by us.
+        "httpx2": {"level": "WARNING"},
+        "httpcore2": {"level": "WARNING"},
         # In development, beat's ticks every 15 s would bury the lines that matter.
         **(
             {
@@ -361,6 +364,28 @@ SMTP_CA_FILE = env.str("SMTP_CA_FILE", default="")
 SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=10.0)
 SMTP_DEADLINE = env.float("SMTP_DEADLINE", default=30.0)
 SMTP_TEST_LIMIT = env.int("SMTP_TEST_LIMIT", default=20)
+# OAuth sending (Microsoft Graph, the Gmail API). A provider whose client id is unset is
+# not offered. The endpoint URLs default to the real hosts; only tests change them.
+MICROSOFT_CLIENT_ID = env.str("MICROSOFT_CLIENT_ID", default="")
+MICROSOFT_CLIENT_SECRET = env.str("MICROSOFT_CLIENT_SECRET", default="")
+MICROSOFT_TENANT = env.str("MICROSOFT_TENANT", default="common")
+GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
+# Where providers send the admin back: https://app.example.com (no trailing slash). Empty:
+# the address the admin's browser used for the settings page.
+OAUTH_REDIRECT_BASE = env.str("OAUTH_REDIRECT_BASE", default="").rstrip("/")
+MICROSOFT_AUTHORITY_URL = env.str(
+    "MICROSOFT_AUTHORITY_URL", default="https://login.microsoftonline.com"
+).rstrip("/")
+MICROSOFT_GRAPH_URL = env.str("MICROSOFT_GRAPH_URL", default="https://graph.microsoft.com").rstrip(
+    "/"
+)
+GOOGLE_AUTH_URL = env.str("GOOGLE_AUTH_URL", default="https://accounts.google.com/o/oauth2/v2/auth")
+GOOGLE_TOKEN_URL = env.str("GOOGLE_TOKEN_URL", default="https://oauth2.googleapis.com/token")
+GOOGLE_API_URL = env.str("GOOGLE_API_URL", default="https://gmail.googleapis.com").rstrip("/")
+# Timeout of each HTTPS request to a provider (token, send), in seconds.
+OAUTH_HTTP_TIMEOUT = env.float("OAUTH_HTTP_TIMEOUT", default=20.0)
+
 # A batch's lease; a heartbeat renews it every third of this while the batch is sent.
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=60)
 

@@ -17,7 +17,7 @@
 
   function showFor(server) {
     form.querySelectorAll("[data-shown-for]").forEach(function (element) {
-      var shown = element.getAttribute("data-shown-for") === server;
+      var shown = element.getAttribute("data-shown-for").split(" ").indexOf(server) >= 0;
       element.hidden = !shown;
       // Hidden SMTP fields still post (the form's contract), but cannot be focused.
       element.querySelectorAll("input, select").forEach(function (input) {

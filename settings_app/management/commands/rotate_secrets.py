@@ -2,25 +2,46 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from settings_app import secrets
-from settings_app.models import OutgoingEmailSettings
+from settings_app.models import OAuthConnection, OutgoingEmailSettings
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every stored SMTP password with the newest key in FERNET_KEYS."
+    help = (
+        "Re-encrypt every stored secret (SMTP passwords, OAuth refresh and access tokens) "
+        "with the newest key in FERNET_KEYS."
+    )
 
     def handle(self, *args, **options):
-        rotated = 0
         with transaction.atomic():
-            rows = OutgoingEmailSettings.objects.select_for_update().exclude(password_encrypted="")
-            for config in rows:
+            passwords = self._rotate(
+                OutgoingEmailSettings.objects.exclude(password_encrypted=""),
+                ("password_encrypted",),
+                "password",
+            )
+            tokens = self._rotate(
+                OAuthConnection.objects.all(),
+                ("refresh_token_encrypted", "access_token_encrypted"),
+                "connected mailbox's token",
+            )
+        self.stdout.write(
+            f"Re-encrypted {passwords} password(s) and {tokens} connected mailbox(es) "
+            "with the newest key."
+        )
+
+    def _rotate(self, queryset, fields: tuple[str, ...], what: str) -> int:
+        rotated = 0
+        for row in queryset.select_for_update().select_related("tenant"):
+            for name in fields:
+                if not getattr(row, name):
+                    continue
                 try:
-                    config.password_encrypted = secrets.rotate(config.password_encrypted)
+                    setattr(row, name, secrets.rotate(getattr(row, name)))
                 except secrets.SecretUnreadable:
                     raise CommandError(
-                        f"The password of tenant {config.tenant.name!r} opens with none of "
+                        f"The {what} of tenant {row.tenant.name!r} opens with none of "
                         "FERNET_KEYS; nothing was changed. Put the old key back at the end of "
                         "FERNET_KEYS and run again."
                     ) from None
-                config.save(update_fields=["password_encrypted"])
-                rotated += 1
-        self.stdout.write(f"Re-encrypted {rotated} password(s) with the newest key.")
+            row.save(update_fields=list(fields))
+            rotated += 1
+        return rotated

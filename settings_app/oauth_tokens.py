@@ -1,0 +1,203 @@
+"""A connected mailbox's tokens at rest and in use: stored Fernet-encrypted, shared by
+every worker, refreshed by one worker at a time.
+
+A worker that finds the access token expired takes the connection's row lock, reads
+the row again, and refreshes only if nobody did while it waited; the others wait on the
+lock and reuse the new token. The new access token and a refresh token the provider
+rotated are written in that same transaction, so a rotated refresh token is never lost
+between two workers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx2
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from . import secrets
+from .api_errors import network_failure, token_failure
+from .models import OAuthConnection
+from .oauth_client import TokenRefused, refresh, revoke
+from .oauth_providers import ProviderConfig, provider
+from .smtp_errors import Scope, SendFailure, Stage
+
+logger = logging.getLogger(__name__)
+
+# Refresh a little before the provider's expiry, so a token never dies mid-batch.
+EARLY = timedelta(seconds=120)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a finished sign-in gives: the mailbox and its tokens."""
+
+    account_email: str
+    refresh_token: str
+    access_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: str
+    account_email: str
+
+
+def expiry(token: dict, now: datetime) -> datetime:
+    return now + timedelta(seconds=int(token.get("expires_in") or 3600))
+
+
+@sensitive_variables("grant")
+def save_grant(*, tenant, provider_name: str, grant: Grant, actor) -> OAuthConnection:
+    """Store a new connection, replacing the tenant's previous one of this provider."""
+    connection, _ = OAuthConnection.objects.update_or_create(
+        tenant=tenant,
+        provider=provider_name,
+        defaults={
+            "account_email": grant.account_email,
+            "refresh_token_encrypted": secrets.encrypt(grant.refresh_token),
+            "access_token_encrypted": secrets.encrypt(grant.access_token),
+            "access_expires_at": grant.expires_at,
+            "connected_at": timezone.now(),
+            "connected_by": actor,
+        },
+    )
+    return connection
+
+
+def connection_for(tenant_id: int, provider_name: str) -> OAuthConnection | None:
+    return OAuthConnection.objects.filter(tenant_id=tenant_id, provider=provider_name).first()
+
+
+def access_token(tenant_id: int, provider_name: str, *, rejected: str = "") -> AccessToken:
+    """A valid access token of the tenant's connected mailbox. `rejected`: a token the
+    provider just refused (401); it is renewed unless another worker already did.
+    Raises SendFailure: not connected, grant refused, provider or network trouble."""
+    connection = connection_for(tenant_id, provider_name)
+    if connection is None:
+        raise not_connected(provider_name)
+    current = _usable(connection, rejected)
+    if current is not None:
+        return AccessToken(current, connection.account_email)
+    return _refresh_locked(connection.pk, provider_name, rejected)
+
+
+def not_connected(provider_name: str) -> SendFailure:
+    from .api_errors import LABELS
+
+    label = LABELS[provider_name]
+    return SendFailure(
+        code="auth_failed",
+        message=f"No {label} mailbox is connected.",
+        hint=f"Connect {label} in Settings | Email | Outgoing emails.",
+        stage=Stage.AUTH,
+        scope=Scope.ROUTE,
+    )
+
+
+@sensitive_variables("value")
+def _usable(connection: OAuthConnection, rejected: str) -> str | None:
+    if not connection.access_token_encrypted or connection.access_expires_at is None:
+        return None
+    if connection.access_expires_at - EARLY <= timezone.now():
+        return None
+    try:
+        value = secrets.decrypt(connection.access_token_encrypted)
+    except secrets.SecretUnreadable:
+        return None  # renewed below; the refresh token tells whether keys are missing
+    return None if rejected and value == rejected else value
+
+
+@sensitive_variables("refresh_token", "token", "value")
+def _refresh_locked(pk: int, provider_name: str, rejected: str) -> AccessToken:
+    config = provider(provider_name)
+    if config is None:
+        raise SendFailure(
+            code="provider_config",
+            message=f"YayPay's operators turned off sending through {provider_name}.",
+            hint="Choose another server in Settings | Email | Outgoing emails.",
+            stage=Stage.AUTH,
+            scope=Scope.ROUTE,
+        )
+    with transaction.atomic():
+        # A no-op write takes the row's lock on PostgreSQL (and the write lock on
+        # SQLite), so exactly one worker refreshes; the rest wait here.
+        if not OAuthConnection.objects.filter(pk=pk).update(provider=F("provider")):
+            raise not_connected(provider_name)
+        connection = OAuthConnection.objects.get(pk=pk)
+        current = _usable(connection, rejected)
+        if current is not None:
+            return AccessToken(current, connection.account_email)
+        try:
+            refresh_token = secrets.decrypt(connection.refresh_token_encrypted)
+        except secrets.SecretUnreadable:
+            raise SendFailure(
+                code="secret_unreadable",
+                message="Waiting for the operator: stored credentials cannot be read",
+                hint=f"If this lasts, reconnect {config.label} in Settings | Email | Outgoing emails.",
+                temporary=True,
+                stage=Stage.AUTH,
+                scope=Scope.ROUTE,
+            ) from None
+        token = _call_refresh(config, refresh_token)
+        now = timezone.now()
+        value = token["access_token"]
+        fields = {
+            "access_token_encrypted": secrets.encrypt(value),
+            "access_expires_at": expiry(token, now),
+        }
+        rotated = token.get("refresh_token")
+        if rotated and rotated != refresh_token:
+            fields["refresh_token_encrypted"] = secrets.encrypt(rotated)
+        OAuthConnection.objects.filter(pk=pk).update(**fields)
+    logger.info("Access token of tenant %s (%s) renewed", connection.tenant_id, provider_name)
+    return AccessToken(value, connection.account_email)
+
+
+@sensitive_variables("refresh_token")
+def _call_refresh(config: ProviderConfig, refresh_token: str) -> dict:
+    try:
+        return refresh(config, refresh_token=refresh_token)
+    except TokenRefused as refused:
+        logger.warning("Token refresh refused by %s: %s", config.name, refused.provider_code())
+        raise token_failure(config.name, refused) from None
+    except httpx2.HTTPError as error:
+        raise network_failure(config.name, error) from None
+
+
+def disconnect(*, tenant, provider_name: str) -> str:
+    """Revoke where the provider can (Google), then delete. Returns a sentence about the
+    revocation for the page; the connection is deleted whatever the provider said."""
+    connection = connection_for(tenant.pk, provider_name)
+    if connection is None:
+        return ""
+    config = provider(provider_name)
+    note = ""
+    if config is not None and config.revoke_url:
+        note = _revoke(config, connection)
+    elif config is not None:
+        note = (
+            "Microsoft has no way for an app to revoke its access; YayPay deleted it. To end it "
+            "at Microsoft too, remove YayPay at myapps.microsoft.com (or ask your IT)."
+        )
+    connection.delete()
+    return note
+
+
+@sensitive_variables("token")
+def _revoke(config: ProviderConfig, connection: OAuthConnection) -> str:
+    try:
+        token = secrets.decrypt(connection.refresh_token_encrypted)
+        revoke(config, token=token)
+    except (secrets.SecretUnreadable, httpx2.HTTPError) as error:
+        logger.warning("Revoking the %s grant failed: %s", config.name, error.__class__.__name__)
+        return (
+            "Google could not be reached to revoke YayPay's access; YayPay deleted it. You can "
+            "also remove YayPay at myaccount.google.com/permissions."
+        )
+    return "Google revoked YayPay's access."
