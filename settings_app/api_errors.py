@@ -104,6 +104,20 @@ def network_failure(provider: str, error: httpx2.HTTPError) -> SendFailure:
     )
 
 
+def token_network_failure(provider: str, error: httpx2.HTTPError) -> SendFailure:
+    """No answer from the token endpoint: nothing was sent, so only a pause and a retry."""
+    label = LABELS[provider]
+    return SendFailure(
+        code="provider_unavailable",
+        message=f"{label}'s sign-in service did not answer ({error.__class__.__name__}).",
+        hint="Sending pauses and goes on by itself.",
+        temporary=True,
+        retry_after=DEFAULT_PAUSE,
+        stage=Stage.AUTH,
+        scope=Scope.ROUTE,
+    )
+
+
 def _server_error(provider: str, response: httpx2.Response, provider_code: str, text: str):
     label = LABELS[provider]
     status = response.status_code

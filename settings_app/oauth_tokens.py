@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import secrets
-from .api_errors import network_failure, token_failure
+from .api_errors import token_failure, token_network_failure
 from .models import OAuthConnection
 from .oauth_client import TokenRefused, refresh, revoke
 from .oauth_providers import ProviderConfig, provider
@@ -167,7 +167,7 @@ def _call_refresh(config: ProviderConfig, refresh_token: str) -> dict:
         logger.warning("Token refresh refused by %s: %s", config.name, refused.provider_code())
         raise token_failure(config.name, refused) from None
     except httpx2.HTTPError as error:
-        raise network_failure(config.name, error) from None
+        raise token_network_failure(config.name, error) from None
 
 
 def disconnect(*, tenant, provider_name: str) -> str:

@@ -135,7 +135,7 @@ def route_for(
             config.use_server,
             tenant_id=config.tenant_id,
             from_email=config.from_email,
-            timeout=timeout,
+            timeout=min(timeout, settings.OAUTH_HTTP_TIMEOUT),
         )
     if config.use_server == UseServer.SMTP:
         server = tenant_server(config, timeout=timeout, checked=checked)

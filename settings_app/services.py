@@ -19,7 +19,7 @@ from . import secrets
 from .hostguard import CheckedHost, check_host
 from .messages import build_message
 from .models import AuditAction, OutgoingEmailSettings, SettingsAuditEntry, UseServer
-from .oauth_tokens import connection_for
+from .oauth_tokens import connection_for, not_connected
 from .routes import route_for
 from .smtp_errors import SendFailure
 
@@ -225,9 +225,14 @@ def _record(config: OutgoingEmailSettings, entry: SettingsAuditEntry, outcome: T
 
 def sending_blocked_reason(config: OutgoingEmailSettings) -> str:
     """Why no worker may log in to the tenant's server now ("" when it may): after an
-    authentication refusal, until the settings are saved (and tested) again."""
+    authentication refusal, until the settings are saved (and tested) again; or while
+    the chosen Microsoft 365 or Google mailbox is not connected."""
     if config.use_server != UseServer.GATEWAY and config.last_result_code == "auth_failed":
         return config.last_result_message or "Authentication failed."
+    if config.use_server in OWN_MAILBOX_ROUTES and not connection_for(
+        config.tenant_id, config.use_server
+    ):
+        return not_connected(config.use_server).full_text()
     return ""
 
 

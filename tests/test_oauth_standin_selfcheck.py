@@ -131,7 +131,9 @@ def _ms_code(standin: StandIn, account: str) -> tuple[str, str]:
     return _query(callback)["code"], verifier
 
 
-def _ms_redeem(client: httpx2.Client, standin: StandIn, code: str, verifier: str) -> httpx2.Response:
+def _ms_redeem(
+    client: httpx2.Client, standin: StandIn, code: str, verifier: str
+) -> httpx2.Response:
     return client.post(
         _ms_token_url(standin),
         data={

@@ -383,7 +383,8 @@ MICROSOFT_GRAPH_URL = env.str("MICROSOFT_GRAPH_URL", default="https://graph.micr
 GOOGLE_AUTH_URL = env.str("GOOGLE_AUTH_URL", default="https://accounts.google.com/o/oauth2/v2/auth")
 GOOGLE_TOKEN_URL = env.str("GOOGLE_TOKEN_URL", default="https://oauth2.googleapis.com/token")
 GOOGLE_API_URL = env.str("GOOGLE_API_URL", default="https://gmail.googleapis.com").rstrip("/")
-# Timeout of each HTTPS request to a provider (token, send), in seconds.
+# Timeout of each HTTPS request to a provider (token, send), in seconds; the test message
+# also keeps to SMTP_DEADLINE and outbox sends to SMTP_TIMEOUT, whichever is lower.
 OAUTH_HTTP_TIMEOUT = env.float("OAUTH_HTTP_TIMEOUT", default=20.0)
 
 # A batch's lease; a heartbeat renews it every third of this while the batch is sent.
