@@ -44,8 +44,10 @@ class ReminderSettingsForm(forms.ModelForm):
         help_texts = {
             "interval_days": "A customer with overdue invoices gets at most one reminder this often.",
             "sending_hour": "The hour (0-23) in the time zone below when reminders go out.",
-            "per_minute_limit": "Microsoft 365 allows 30 messages a minute.",
-            "per_day_limit": "Gmail allows 2,000 messages a day.",
+            "per_minute_limit": "Microsoft 365 allows 30 messages a minute; with a connected "
+            "Microsoft 365 mailbox that limit applies even if this one is higher.",
+            "per_day_limit": "Gmail allows 2,000 messages a day; with a connected Google "
+            "mailbox that limit applies even if this one is higher.",
         }
         widgets = {
             "interval_days": forms.NumberInput(attrs={"min": 1, "max": 365}),

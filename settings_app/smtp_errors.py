@@ -13,6 +13,8 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 
+from django.conf import settings
+
 # Suggested only where the other method is the likely cause (encryption_hint).
 PLAIN_TEXT_ON_SSL = (
     "The server answered in plain text, not TLS: choose Encryption method tls (STARTTLS), "
@@ -309,11 +311,19 @@ def classify(
                 "Microsoft 365 has SMTP AUTH disabled for this mailbox or for your organisation: "
                 "ask your Microsoft 365 admin to enable Authenticated SMTP for this mailbox."
             )
+            if settings.MICROSOFT_CLIENT_ID:
+                hint = (
+                    "Microsoft 365 no longer takes passwords for this mailbox (SMTP AUTH is "
+                    "off). Choose Microsoft 365 in Use server for emails and connect the mailbox "
+                    "instead; no password is needed."
+                )
         elif _GMAIL_APP_PASSWORD.search(reply) or _GOOGLE.search(f"{host} {reply}"):
             hint = (
                 "Check the Username and Password. Gmail needs an app password "
                 "(Google Account | Security | App passwords) instead of your usual password."
             )
+            if settings.GOOGLE_CLIENT_ID:
+                hint += " Or choose Google in Use server for emails and connect the mailbox."
         if temporary:
             hint = "The server could not check the login just now; it will be tried again."
         return SendFailure(

@@ -61,6 +61,7 @@ def outgoing_email(request):
             "gateway_from": settings.DEFAULT_FROM_EMAIL,
             "audit": _history(request.tenant),
             "providers": _providers(config, connections),
+            "provider_names": [provider.name for provider in enabled_providers()],
             "oauth_refused": request.session.pop("oauth_refused", None),
         },
     )

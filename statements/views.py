@@ -72,6 +72,9 @@ def dashboard(request):
             "counts": [(value, label, counts[value]) for value, label in Status.choices],
             "errors": recent_errors(tenant),
             "outgoing_failing": outgoing.last_result_ok is False,
+            # A connected mailbox whose grant ended: one click back to the provider.
+            "outgoing_reconnect": outgoing.last_result_code == "auth_failed"
+            and outgoing.use_server in ("microsoft", "google"),
             "outgoing": outgoing,
             "next_url": reverse("dashboard"),
             "time_zone": reminder_settings.time_zone,

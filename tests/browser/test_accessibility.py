@@ -14,6 +14,8 @@ from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
 from communications.models import Status
+from settings_app import secrets
+from settings_app.models import OAuthConnection, OutgoingEmailSettings
 from tests.page_data import make_customer, make_email, make_invoice
 
 ADMIN = ("admin@acme.example", "acme-admin-pw-2026")
@@ -29,9 +31,22 @@ def save_shot(page, name: str, width: int) -> None:
 
 
 @pytest.fixture
-def pages(tenant_a, admin_a):
+def pages(tenant_a, admin_a, settings):
     """A tenant with something on every page: customers, overdue invoices in two
-    currencies, a paused customer, sent and failed emails."""
+    currencies, a paused customer, sent and failed emails, a connected Google mailbox
+    in use and Microsoft 365 offered."""
+    settings.MICROSOFT_CLIENT_ID = "yaypay-app"
+    settings.GOOGLE_CLIENT_ID = "yaypay-app"
+    OAuthConnection.objects.create(
+        tenant=tenant_a,
+        provider="google",
+        account_email="ar@acme.example",
+        refresh_token_encrypted=secrets.encrypt("refresh"),
+        connected_at=timezone.now(),
+    )
+    OutgoingEmailSettings.objects.update_or_create(
+        tenant=tenant_a, defaults={"use_server": "google", "from_email": "billing@acme.example"}
+    )
     today = timezone.localdate()
     initech = make_customer(tenant_a, "Initech", external_id="C-1001")
     hooli = make_customer(tenant_a, "Hooli", reminders_paused=True, pause_reason="Disputed INV-2")

@@ -567,3 +567,26 @@ def test_history_and_the_last_test_are_shown_in_the_tenants_time_zone(admin_clie
     assert "2026-12-01 03:30" in history  # 22:00 UTC is 03:30 the next day in India
     last_test = page.split('id="last-test"')[1].split("</section>")[0]
     assert "2026-12-01 03:30 (Asia/Kolkata)" in last_test
+
+
+@pytest.mark.parametrize(
+    "reply,advice",
+    [
+        (
+            "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.",
+            "Choose Microsoft 365 in Use server for emails and connect the mailbox",
+        ),
+        (
+            "534 5.7.9 Application-specific password required.",
+            "Or choose Google in Use server for emails and connect the mailbox",
+        ),
+    ],
+)
+def test_a_refused_password_login_points_to_connecting_the_mailbox_when_offered(
+    admin_client_a, smtp_server_factory, settings, reply, advice
+):
+    settings.MICROSOFT_CLIENT_ID = "yaypay-app"
+    settings.GOOGLE_CLIENT_ID = "yaypay-app"
+    server = smtp_server_factory(mode="starttls", auth_reply=reply)
+    page = page_after(admin_client_a, form(server.port, password="not-the-app-password"))
+    assert advice in page
