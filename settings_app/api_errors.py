@@ -155,11 +155,28 @@ def _rate_limited(
     )
 
 
+def access_refused(provider: str, response: httpx2.Response, code: str, text: str) -> SendFailure:
+    """401 even with a freshly renewed token: the grant no longer works (the account was
+    disabled, or its consent withdrawn). Like a refused login: no more tries."""
+    label = LABELS[provider]
+    return SendFailure(
+        code="auth_failed",
+        message=f"{label} refused YayPay's access to the mailbox ({code or response.status_code}).",
+        hint=f"Reconnect {label} in Settings | Email | Outgoing emails.",
+        smtp_code=response.status_code,
+        smtp_reply=_reply(code, text),
+        stage=Stage.AUTH,
+        scope=Scope.ROUTE,
+    )
+
+
 def graph_failure(response: httpx2.Response, *, from_email: str, account: str) -> SendFailure:
     """A Graph sendMail answer other than 202. Body shape (learn.microsoft.com/en-us/graph/errors):
     {"error": {"code": "ErrorSendAsDenied", "message": "...", "innerError": {...}}}"""
     code, text = _graph_error(response)
     status = response.status_code
+    if status == 401:
+        return access_refused("microsoft", response, code, text)
     if status == 429 or status == 503 or code in ("ApplicationThrottled", "TooManyRequests"):
         return _rate_limited("microsoft", response, code, text)
     if status >= 500:
@@ -199,6 +216,8 @@ def gmail_failure(response: httpx2.Response) -> SendFailure:
     "status": "PERMISSION_DENIED"}}"""
     reason, text = _gmail_error(response)
     status = response.status_code
+    if status == 401:
+        return access_refused("google", response, reason, text)
     if reason in GMAIL_RATE_REASONS or status == 429:
         return _rate_limited("google", response, reason, text)
     if reason in GMAIL_DAILY_REASONS:

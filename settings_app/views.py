@@ -78,7 +78,15 @@ def _providers(config, connections) -> list[dict]:
                 "name": provider.name,
                 "label": provider.label,
                 "connection": connection,
-                "needs_reconnect": in_use and config.last_result_code == "auth_failed",
+                # Until a newer connection: after reconnecting, Save and send test
+                # message is what resumes sending.
+                "needs_reconnect": in_use
+                and config.last_result_code == "auth_failed"
+                and not (
+                    connection
+                    and config.last_tested_at
+                    and connection.connected_at > config.last_tested_at
+                ),
                 "from_differs": bool(
                     connection
                     and config.from_email

@@ -36,6 +36,7 @@ def oauth_env(standin, settings):
     settings.OAUTH_REDIRECT_BASE = "http://testserver"
     settings.OAUTH_HTTP_TIMEOUT = 3.0
     yield standin
+    standin.wait_idle()  # a stalled request finishes inside the test that stalled it
     standin.reset()
 
 

@@ -547,7 +547,15 @@ class _Handler(BaseHTTPRequestHandler):
             json=parsed_json,
             groups={},
         )
-        response = self.server.owner._handle(request)
+        owner = self.server.owner
+        with owner._cond:
+            owner._in_flight += 1
+        try:
+            response = owner._handle(request)
+        finally:
+            with owner._cond:
+                owner._in_flight -= 1
+                owner._cond.notify_all()
         if response is None:  # a "drop" drill: no response at all
             self.close_connection = True
             return
@@ -576,6 +584,7 @@ class StandIn:
         self.port = 0
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
+        self._in_flight = 0  # requests being handled (see wait_idle)
         self._stopped = threading.Event()
         self._server: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -777,6 +786,12 @@ class StandIn:
         """Tokens revoked through Google's revoke endpoint."""
         with self._lock:
             return list(self._revoked)
+
+    def wait_idle(self, timeout: float = 10) -> bool:
+        """Wait until no request is being handled (a stalled one finishes), so that what
+        it does (a send recorded, a refresh counted) never lands in the next test."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._in_flight == 0, timeout)
 
     def wait_for_sent(self, count: int, timeout: float = 5) -> list[SentMessage]:
         """Wait until at least ``count`` messages were accepted; return them all."""
