@@ -24,7 +24,7 @@ from django.utils import timezone
 from settings_app.smtp_errors import INTERRUPTED, SendFailure, Stage
 
 from .counts import count_claimed_as_sent, lock_tenant_counts
-from .limits import apply_route_caps, check_allowance
+from .limits import apply_route_caps, check_allowance, with_route
 from .models import OutboundEmail, ReminderSettings, Status
 from .outcomes import record_failure
 
@@ -62,8 +62,8 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
     with transaction.atomic():
         # Locking the tenant's settings row serialises claims of one tenant, so two
         # workers cannot both spend the same sending allowance.
-        limits = ReminderSettings.objects.select_for_update().get(tenant_id=tenant_id)
-        apply_route_caps(limits, tenant_id=tenant_id)
+        limits = with_route(ReminderSettings.objects.select_for_update()).get(tenant_id=tenant_id)
+        apply_route_caps(limits, route=limits.route)
         allowance = check_allowance(tenant_id=tenant_id, limits=limits, now=now)
         if allowance.remaining <= 0:
             # Beat's drain leaves the tenant alone until its limits free, instead of

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 
 from settings_app.models import OutgoingEmailSettings
 from settings_app.oauth_providers import ROUTE_CAPS
@@ -37,14 +38,18 @@ class Allowance:
     frees_at: datetime | None = None
 
 
-def apply_route_caps(limits: ReminderSettings, *, tenant_id: int) -> None:
+def with_route(queryset):
+    """ReminderSettings rows with `route`, the tenant's chosen server, read in the same
+    query (the claim's locking read) instead of one more round trip."""
+    route = OutgoingEmailSettings.objects.filter(tenant_id=OuterRef("tenant_id")).values(
+        "use_server"
+    )[:1]
+    return queryset.annotate(route=Subquery(route))
+
+
+def apply_route_caps(limits: ReminderSettings, *, route: str | None) -> None:
     """Lower the tenant's limits, in memory only, to its route's own (Microsoft 365: 30 a
     minute and 10,000 a day; Google: 2,000 a day). The saved limits stay as typed."""
-    route = (
-        OutgoingEmailSettings.objects.filter(tenant_id=tenant_id)
-        .values_list("use_server", flat=True)
-        .first()
-    )
     per_minute, per_day = ROUTE_CAPS.get(route, (None, None))
     if per_minute is not None:
         limits.per_minute_limit = min(limits.per_minute_limit, per_minute)

@@ -118,6 +118,34 @@ def token_network_failure(provider: str, error: httpx2.HTTPError) -> SendFailure
     )
 
 
+def unclear_answer(provider: str, response: httpx2.Response) -> SendFailure:
+    return SendFailure(
+        code="interrupted",
+        message=INTERRUPTED,
+        hint=f"{LABELS[provider]} answered HTTP {response.status_code} without the message's "
+        "id. Check the mailbox's Sent folder before resending.",
+        smtp_code=response.status_code,
+        smtp_reply=" ".join(response.text.split())[:200],
+        stage=Stage.AFTER_DATA,
+        scope=Scope.MESSAGE,
+    )
+
+
+def provider_in_trouble(provider: str) -> SendFailure:
+    """After a send the provider left unanswered, the rest of the batch waits."""
+    label = LABELS[provider]
+    return SendFailure(
+        code="provider_unavailable",
+        message=f"{label} did not answer the previous email in time.",
+        hint="Sending from this mailbox pauses for a minute and goes on by itself; no tries "
+        "are used.",
+        temporary=True,
+        retry_after=DEFAULT_PAUSE,
+        stage=Stage.MAIL,
+        scope=Scope.ROUTE,
+    )
+
+
 def _server_error(provider: str, response: httpx2.Response, provider_code: str, text: str):
     label = LABELS[provider]
     status = response.status_code

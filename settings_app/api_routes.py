@@ -17,10 +17,17 @@ import httpx2
 from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
-from .api_errors import gmail_failure, graph_failure, network_failure
+from .api_errors import (
+    gmail_failure,
+    graph_failure,
+    network_failure,
+    provider_in_trouble,
+    unclear_answer,
+)
 from .messages import PreparedMessage
 from .models import Provider
 from .oauth_tokens import AccessToken, access_token
+from .smtp_errors import SendFailure
 
 
 class ApiRoute:
@@ -32,6 +39,7 @@ class ApiRoute:
         self.timeout = timeout
         self.token: AccessToken | None = None
         self.client: httpx2.Client | None = None
+        self.interrupted = False
 
     def __enter__(self):
         return self
@@ -56,13 +64,23 @@ class ApiRoute:
 
     def send(self, message: PreparedMessage) -> str:
         """Send one message; the provider's id for it ("" when it gives none)."""
+        if self.interrupted:
+            # The provider left a send unanswered: the rest of the batch waits in the
+            # queue (no tries used) instead of each meeting the same time-out.
+            raise provider_in_trouble(self.provider_name)
         self.open()
-        response = self._post(message)
-        if response.status_code == 401:
-            # Expired or revoked since we read it: renew once (another worker may have).
-            self.token = access_token(self.tenant_id, self.provider_name, rejected=self.token.value)
+        try:
             response = self._post(message)
-        return self._accepted(response)
+            if response.status_code == 401:
+                # Expired or revoked since we read it: renew once (another worker may have).
+                self.token = access_token(
+                    self.tenant_id, self.provider_name, rejected=self.token.value
+                )
+                response = self._post(message)
+            return self._accepted(response)
+        except SendFailure as failure:
+            self.interrupted = bool(failure.maybe_delivered)
+            raise
 
     @sensitive_variables("headers")
     def _post(self, message: PreparedMessage) -> httpx2.Response:
@@ -120,9 +138,14 @@ class GmailRoute(ApiRoute):
     def _accepted(self, response: httpx2.Response) -> str:
         if response.status_code == 200:
             try:
-                return str(response.json().get("id") or "")[:100]
-            except ValueError:
-                return ""
+                message_id = str(response.json().get("id") or "")[:100]
+            except (ValueError, AttributeError):
+                message_id = ""
+            if message_id:
+                return message_id
+            # 200 without the message's id is not what Gmail documents: it may have sent
+            # it, and we cannot tell, so it is neither Sent nor retried.
+            raise unclear_answer("google", response)
         raise gmail_failure(response)
 
 

@@ -107,8 +107,9 @@ def admin_consent_url(*, redirect_uri: str, state: str) -> str:
             "state": state,
         }
     )
-    # A specific tenant is needed for the admin consent endpoint; "common" lets the
-    # admin's own organisation be picked at sign-in.
-    return (
-        f"{settings.MICROSOFT_AUTHORITY_URL}/{settings.MICROSOFT_TENANT}/v2.0/adminconsent?{query}"
-    )
+    # The admin consent endpoint needs a directory: "common" (our default) is refused
+    # there, and "organizations" lets the admin's own organisation be picked at sign-in.
+    tenant = settings.MICROSOFT_TENANT
+    if tenant in ("common", "consumers"):
+        tenant = "organizations"
+    return f"{settings.MICROSOFT_AUTHORITY_URL}/{tenant}/v2.0/adminconsent?{query}"

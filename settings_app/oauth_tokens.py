@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import secrets
 from .api_errors import token_failure, token_network_failure
-from .models import OAuthConnection
+from .models import OAuthConnection, Provider
 from .oauth_client import TokenRefused, refresh, revoke
 from .oauth_providers import ProviderConfig, provider
 from .smtp_errors import Scope, SendFailure, Stage
@@ -54,7 +54,19 @@ def expiry(token: dict, now: datetime) -> datetime:
 
 @sensitive_variables("grant")
 def save_grant(*, tenant, provider_name: str, grant: Grant, actor) -> OAuthConnection:
-    """Store a new connection, replacing the tenant's previous one of this provider."""
+    """Store a new connection, replacing the tenant's previous one of this provider. A
+    replaced account's grant is revoked where the provider can (the same account's is
+    not: at Google that would revoke the new grant too)."""
+    previous = connection_for(tenant.pk, provider_name)
+    config = provider(provider_name)
+    if (
+        previous is not None
+        and config is not None
+        and config.revoke_url
+        and previous.account_email.lower() != grant.account_email.lower()
+        and not _shared(previous)
+    ):
+        _revoke(config, previous)
     connection, _ = OAuthConnection.objects.update_or_create(
         tenant=tenant,
         provider=provider_name,
@@ -119,7 +131,8 @@ def _refresh_locked(pk: int, provider_name: str, rejected: str) -> AccessToken:
     if config is None:
         raise SendFailure(
             code="provider_config",
-            message=f"YayPay's operators turned off sending through {provider_name}.",
+            message=f"YayPay's operators turned off sending through "
+            f"{Provider(provider_name).label}.",
             hint="Choose another server in Settings | Email | Outgoing emails.",
             stage=Stage.AUTH,
             scope=Scope.ROUTE,
@@ -164,8 +177,11 @@ def _call_refresh(config: ProviderConfig, refresh_token: str) -> dict:
     try:
         return refresh(config, refresh_token=refresh_token)
     except TokenRefused as refused:
-        logger.warning("Token refresh refused by %s: %s", config.name, refused.provider_code())
-        raise token_failure(config.name, refused) from None
+        failure = token_failure(config.name, refused)
+        # invalid_client and the like: the operator's app registration; alert them.
+        log = logger.error if failure.code == "provider_config" else logger.warning
+        log("Token refresh refused by %s: %s", config.name, refused.provider_code())
+        raise failure from None
     except httpx2.HTTPError as error:
         raise token_network_failure(config.name, error) from None
 
@@ -178,8 +194,10 @@ def disconnect(*, tenant, provider_name: str) -> str:
         return ""
     config = provider(provider_name)
     note = ""
-    if config is not None and config.revoke_url:
+    if config is not None and config.revoke_url and not _shared(connection):
         note = _revoke(config, connection)
+    elif config is not None and config.revoke_url:
+        note = "Another YayPay company still uses this Google account, so its access stays."
     elif config is not None:
         note = (
             "Microsoft has no way for an app to revoke its access; YayPay deleted it. To end it "
@@ -187,6 +205,18 @@ def disconnect(*, tenant, provider_name: str) -> str:
         )
     connection.delete()
     return note
+
+
+def _shared(connection: OAuthConnection) -> bool:
+    """Whether another tenant connected the same account: revoking at Google ends the
+    account's whole grant to YayPay, theirs included."""
+    return (
+        OAuthConnection.objects.filter(
+            provider=connection.provider, account_email__iexact=connection.account_email
+        )
+        .exclude(pk=connection.pk)
+        .exists()
+    )
 
 
 @sensitive_variables("token")

@@ -185,7 +185,7 @@ def _send_test(
             + _through(config.use_server)
             + (
                 f"Your customers' replies go to {identity.reply_to or identity.from_email}.\n"
-                if config.from_email
+                if config.from_email or config.use_server in OWN_MAILBOX_ROUTES
                 else "Replies cannot reach you: save a From address to receive them.\n"
             )
         ),
@@ -234,6 +234,18 @@ def sending_blocked_reason(config: OutgoingEmailSettings) -> str:
     ):
         return not_connected(config.use_server).full_text()
     return ""
+
+
+def needs_reconnect(config: OutgoingEmailSettings) -> bool:
+    """The chosen Microsoft 365 or Google mailbox's access ended (or it was disconnected),
+    and it has not been connected again since: the page and the Dashboard offer Reconnect.
+    Once it has, Save and send test message is what resumes sending."""
+    if config.use_server not in OWN_MAILBOX_ROUTES or config.last_result_code != "auth_failed":
+        return False
+    connection = connection_for(config.tenant_id, config.use_server)
+    return not (
+        connection and config.last_tested_at and connection.connected_at > config.last_tested_at
+    )
 
 
 def mark_failing(config: OutgoingEmailSettings, failure: SendFailure) -> None:

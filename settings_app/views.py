@@ -13,7 +13,7 @@ from .hostguard import HostRefused
 from .models import OAuthConnection, SettingsAuditEntry, UseServer
 from .oauth_providers import enabled_providers
 from .oauth_views import JUST_CONNECTED
-from .services import TestLimitReached, save_and_test, settings_for
+from .services import TestLimitReached, needs_reconnect, save_and_test, settings_for
 
 
 @sensitive_post_parameters("password")
@@ -78,15 +78,7 @@ def _providers(config, connections) -> list[dict]:
                 "name": provider.name,
                 "label": provider.label,
                 "connection": connection,
-                # Until a newer connection: after reconnecting, Save and send test
-                # message is what resumes sending.
-                "needs_reconnect": in_use
-                and config.last_result_code == "auth_failed"
-                and not (
-                    connection
-                    and config.last_tested_at
-                    and connection.connected_at > config.last_tested_at
-                ),
+                "needs_reconnect": in_use and needs_reconnect(config),
                 "from_differs": bool(
                     connection
                     and config.from_email

@@ -17,7 +17,7 @@ from communications.paging import keyset_page
 from communications.reminders import local_today
 from communications.selectors import emails_for_customer, recent_errors
 from communications.services import reminder_settings_for
-from settings_app.services import settings_for
+from settings_app.services import needs_reconnect, settings_for
 from yaypay_mail.customer_services import customer_pause, customer_unpause, customer_update
 from yaypay_mail.models import Customer, Role
 from yaypay_mail.tenancy import get_for_tenant, role_required
@@ -73,8 +73,7 @@ def dashboard(request):
             "errors": recent_errors(tenant),
             "outgoing_failing": outgoing.last_result_ok is False,
             # A connected mailbox whose grant ended: one click back to the provider.
-            "outgoing_reconnect": outgoing.last_result_code == "auth_failed"
-            and outgoing.use_server in ("microsoft", "google"),
+            "outgoing_reconnect": needs_reconnect(outgoing),
             "outgoing": outgoing,
             "next_url": reverse("dashboard"),
             "time_zone": reminder_settings.time_zone,

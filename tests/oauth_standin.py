@@ -1282,6 +1282,15 @@ class StandIn:
                 f"AADSTS700016: Application with identifier '{client_id}' was not found in the "
                 f"directory '{request.groups.get('tenant')}'.",
             )
+        # https://learn.microsoft.com/en-us/entra/identity-platform/v2-admin-consent: the
+        # tenant must be a directory id or "organizations"; "common" does not work here.
+        if request.groups.get("tenant") in ("common", "consumers"):
+            return self._error_page(
+                MICROSOFT,
+                "invalid_request",
+                "AADSTS90009: Application is requesting a token for itself. The admin consent "
+                "endpoint needs a tenant id or 'organizations', not 'common'.",
+            )
         if not re.match(r"https?://[^/?#]+", redirect_uri) or (
             self.allowed_redirect_uris and redirect_uri not in self.allowed_redirect_uris
         ):

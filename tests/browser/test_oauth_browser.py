@@ -120,3 +120,16 @@ def test_an_admin_disconnects_google_and_google_revokes_the_access(
     assert "Google revoked YayPay's access." in banner.inner_text()
     assert page.locator(".connected-account").count() == 0
     assert standin.revoked
+
+
+def test_enter_in_a_field_saves_and_never_disconnects(live_server, page, admin_a, browser_oauth):
+    standin = browser_oauth
+    log_in_to_settings(live_server, page)
+    connect_with_clicks(page, live_server, standin, "google", "Google", GOOGLE_ACCOUNT)
+    page.fill("input[name=from_email]", GOOGLE_ACCOUNT)
+    with page.expect_navigation():
+        page.press("input[name=from_email]", "Enter")
+    page.locator(".banner-success").wait_for()
+    assert page.locator(".banner-success").inner_text() == SENT_BANNER
+    assert page.locator("#oauth-google .connected-account").inner_text() == GOOGLE_ACCOUNT
+    assert standin.revoked == []

@@ -4,11 +4,13 @@ against the local provider stand-in, and every way a callback can be wrong."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from settings_app import secrets
 from settings_app.models import OAuthConnection, SettingsAuditEntry
+from settings_app.oauth_flow import SESSION_KEY
 from tests.oauth_fixtures import (
     GOOGLE_ACCOUNT,
     MS_ACCOUNT,
@@ -192,6 +194,31 @@ def test_tenant_b_cannot_complete_a_flow_tenant_a_started(
     assert [c.account_email for c in connections(tenant_a)] == [MS_ACCOUNT]
 
 
+def test_a_flow_started_for_another_company_is_refused(
+    admin_client_a, admin_client_b, tenant_a, tenant_b, oauth_env
+):
+    url = start_connect(admin_client_a, "microsoft")
+    callback = local(oauth_env.approve(url, account=MS_ACCOUNT))
+    # Even holding A's whole flow (state, verifier) in its session, B cannot finish it.
+    session = admin_client_b.session
+    session[SESSION_KEY] = admin_client_a.session[SESSION_KEY]
+    session.save()
+    admin_client_b.get(callback)
+    assert connections(tenant_b) == [] and connections(tenant_a) == []
+    assert "started for another company or user" in admin_client_b.get(PAGE).content.decode()
+
+
+def test_a_sign_in_left_too_long_at_the_provider_is_refused(admin_client_a, tenant_a, oauth_env):
+    url = start_connect(admin_client_a, "microsoft")
+    callback = local(oauth_env.approve(url, account=MS_ACCOUNT))
+    session = admin_client_a.session
+    session[SESSION_KEY] = {**session[SESSION_KEY], "started": time.time() - 601}
+    session.save()
+    admin_client_a.get(callback)
+    assert connections(tenant_a) == []
+    assert "took longer than 10 minutes" in admin_client_a.get(PAGE).content.decode()
+
+
 def test_collectors_cannot_connect_or_disconnect(collector_client_a, oauth_env):
     assert collector_client_a.get("/settings/email/oauth/microsoft/connect/").status_code == 403
     assert collector_client_a.get("/settings/email/oauth/microsoft/callback/").status_code == 403
@@ -210,9 +237,12 @@ def test_a_provider_the_operator_did_not_configure_is_not_offered(
     assert 'name="use_server" value="microsoft"' in page and "Connect Microsoft 365" in page
 
 
-def test_microsoft_admin_consent_link_comes_back_with_a_next_step(admin_client_a, oauth_env):
+def test_microsoft_admin_consent_link_comes_back_with_a_next_step(
+    admin_client_a, oauth_env, settings
+):
+    settings.MICROSOFT_TENANT = "common"  # the default, which the consent endpoint refuses
     url = start_connect(admin_client_a, "microsoft", admin_consent="1")
-    assert "/v2.0/adminconsent?" in url
+    assert "/organizations/v2.0/adminconsent?" in url
     admin_client_a.get(local(oauth_env.approve_admin_consent(url)))
     page = admin_client_a.get(PAGE).content.decode()
     assert "administrator approved YayPay" in page
@@ -236,6 +266,31 @@ def test_disconnect_at_microsoft_deletes_and_says_how_to_end_it_there(
     assert connections(tenant_a) == []
     assert oauth_env.revoked == []
     assert "myapps.microsoft.com" in admin_client_a.get(PAGE).content.decode()
+
+
+def test_disconnect_keeps_a_google_grant_another_company_still_uses(
+    admin_client_a, admin_client_b, tenant_a, tenant_b, oauth_env
+):
+    connect(admin_client_a, oauth_env, "google", GOOGLE_ACCOUNT)
+    connect(admin_client_b, oauth_env, "google", GOOGLE_ACCOUNT)
+    admin_client_a.post("/settings/email/oauth/google/disconnect/")
+    assert connections(tenant_a) == [] and len(connections(tenant_b)) == 1
+    assert oauth_env.revoked == []
+    assert "Another YayPay company still uses" in admin_client_a.get(PAGE).content.decode()
+
+
+def test_connecting_a_different_google_account_revokes_the_replaced_one(
+    admin_client_a, tenant_a, oauth_env
+):
+    oauth_env.add_google_user("second@acme-mail.example")
+    connect(admin_client_a, oauth_env, "google", GOOGLE_ACCOUNT)
+    old_token = secrets.decrypt(connections(tenant_a)[0].refresh_token_encrypted)
+    connect(admin_client_a, oauth_env, "google", GOOGLE_ACCOUNT)  # the same account again
+    assert oauth_env.revoked == []
+    same_account_token = secrets.decrypt(connections(tenant_a)[0].refresh_token_encrypted)
+    connect(admin_client_a, oauth_env, "google", "second@acme-mail.example")
+    assert oauth_env.revoked == [same_account_token] and old_token not in oauth_env.revoked
+    assert [c.account_email for c in connections(tenant_a)] == ["second@acme-mail.example"]
 
 
 def test_disconnect_is_post_only(admin_client_a, oauth_env):
