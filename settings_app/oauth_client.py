@@ -6,10 +6,12 @@ trouble stays an httpx error for the caller to classify."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 import httpx2
 from authlib.integrations.httpx_client import OAuth2Client, OAuthError
 from django.conf import settings
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from .oauth_providers import ProviderConfig
@@ -139,12 +141,8 @@ def retry_after_seconds(response: httpx2.Response) -> float | None:
         return None
     if value.isdigit():
         return float(value)
-    from email.utils import parsedate_to_datetime
-
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    from django.utils import timezone
-
     return max(0.0, (when - timezone.now()).total_seconds())

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import secrets
-from .api_errors import token_failure, token_network_failure
+from .api_errors import LABELS, token_failure, token_network_failure
 from .models import OAuthConnection, Provider
 from .oauth_client import TokenRefused, refresh, revoke
 from .oauth_providers import ProviderConfig, provider
@@ -100,8 +100,6 @@ def access_token(tenant_id: int, provider_name: str, *, rejected: str = "") -> A
 
 
 def not_connected(provider_name: str) -> SendFailure:
-    from .api_errors import LABELS
-
     label = LABELS[provider_name]
     return SendFailure(
         code="auth_failed",

@@ -10,7 +10,7 @@ from yaypay_mail.tenancy import admin_required
 from . import secrets
 from .forms import OutgoingEmailForm
 from .hostguard import HostRefused
-from .models import OAuthConnection, SettingsAuditEntry, UseServer
+from .models import AuditAction, OAuthConnection, Provider, SettingsAuditEntry, UseServer
 from .oauth_providers import enabled_providers
 from .oauth_views import JUST_CONNECTED
 from .services import TestLimitReached, needs_reconnect, save_and_test, settings_for
@@ -95,8 +95,18 @@ def _history(tenant) -> list[SettingsAuditEntry]:
     labels = {name: field.label for name, field in OutgoingEmailForm.base_fields.items()}
     entries = list(SettingsAuditEntry.objects.filter(tenant=tenant).select_related("actor")[:10])
     for entry in entries:
-        entry.changed_labels = [labels.get(name, name) for name in entry.changed_fields]
+        if entry.action in (AuditAction.CONNECTED, AuditAction.DISCONNECTED):
+            # Recorded as "provider:account": "Google ar@acme.example".
+            entry.changed_labels = [_mailbox_label(item) for item in entry.changed_fields]
+        else:
+            entry.changed_labels = [labels.get(name, name) for name in entry.changed_fields]
     return entries
+
+
+def _mailbox_label(item: str) -> str:
+    provider, _, account = item.partition(":")
+    label = dict(Provider.choices).get(provider, provider)
+    return f"{label} {account}".strip()
 
 
 def _initial(config) -> dict:

@@ -4,11 +4,15 @@ consent page (tests/oauth_standin.py), then sends the test message through it.""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.oauth_fixtures import GOOGLE_ACCOUNT, MS_ACCOUNT
 
 PAGE = "/settings/email/outgoing/"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SENT_BANNER = "Test message sent to admin@acme.example. Your settings are saved."
 
 
@@ -71,6 +75,11 @@ def test_an_admin_connects_a_mailbox_and_sends_the_test_message_in_three_clicks(
     page.fill("input[name=from_email]", "")  # send as the connected mailbox itself
     with page.expect_navigation():
         page.click("button:has-text('Save and send test message')")  # click 3
+    if os.environ.get("SHOTS"):  # the README's screenshot of a connected mailbox
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.screenshot(
+            path=str(SHOTS / f"settings-email-{provider}-connected-1280.png"), full_page=True
+        )
     assert page.url == f"{live_server.url}{PAGE}"
     banner = page.locator(".banner-success")
     banner.wait_for()

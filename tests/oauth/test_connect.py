@@ -50,6 +50,7 @@ def test_an_admin_connects_a_mailbox_and_the_page_shows_it(
     assert refresh_token not in stored.refresh_token_encrypted
     assert refresh_token not in page and access_token not in page
     assert SettingsAuditEntry.objects.filter(tenant=tenant_a, action="connected").count() == 1
+    assert f"Mailbox connected: {label} {account}" in page
 
 
 def test_the_flow_uses_pkce_s256_and_a_state(admin_client_a, oauth_env):
