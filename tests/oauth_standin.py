@@ -454,7 +454,7 @@ class _HTTPServer(ThreadingHTTPServer):
         self.owner = owner
         self.open_sockets: set[socket.socket] = set()
         self.sockets_lock = threading.Lock()
-        super().__init__((HOST, 0), _Handler)
+        super().__init__((HOST, owner.port), _Handler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind() calls socket.getfqdn(), which can wait on slow DNS.
@@ -580,8 +580,8 @@ class StandIn:
 
     host = HOST
 
-    def __init__(self) -> None:
-        self.port = 0
+    def __init__(self, port: int = 0) -> None:
+        self.port = port  # 0: a free port, chosen at start()
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._in_flight = 0  # requests being handled (see wait_idle)
@@ -616,7 +616,7 @@ class StandIn:
     # -- lifecycle
 
     def start(self) -> StandIn:
-        """Start listening on 127.0.0.1 (a free port); returns self."""
+        """Start listening on 127.0.0.1 (the port given, else a free one); returns self."""
         if self._server is not None:
             raise RuntimeError("stand-in already started")
         self._stopped.clear()
