@@ -16,7 +16,8 @@
   }
 
   function showFor(server) {
-    form.querySelectorAll("[data-shown-for]").forEach(function (element) {
+    // The form's parts, and cards beside it that matter to one server only (#egress).
+    document.querySelectorAll("[data-shown-for]").forEach(function (element) {
       var shown = element.getAttribute("data-shown-for").split(" ").indexOf(server) >= 0;
       element.hidden = !shown;
       // Hidden SMTP fields still post (the form's contract), but cannot be focused.

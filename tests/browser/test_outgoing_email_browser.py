@@ -60,10 +60,13 @@ def test_the_default_gateway_hides_the_smtp_fields_and_previews_the_headers(
     page.fill("input[name=from_email]", "ar@acme.example")
     assert "ar@acme.example" in preview.inner_text()
 
+    assert not page.is_visible("#egress")  # server addresses to allow: SMTP only
+
     page.check("input[name=use_server][value=smtp]")
     assert page.is_visible("input[name=host]")
     assert page.inner_text("#from-email-label").startswith("From")
     assert not page.is_visible("#gateway-preview")
+    assert page.is_visible("#egress")
 
 
 def test_a_provider_preset_fills_server_port_and_encryption_and_shows_its_steps(
