@@ -180,12 +180,12 @@ def fail_all(
         record_failure(email, owner=owner, failure=failure, tried=tried, route=route)
 
 
-def hold_for_operator(emails: list[OutboundEmail], *, owner: str, failure: SendFailure) -> None:
-    """An operator fault (credentials the keys cannot open): the mail stays Queued, not
-    tried, with the reason shown, and is looked at again every few minutes, so it goes
-    out by itself once the operator puts the key back."""
-    now = timezone.now()
-    held = OutboundEmail.objects.filter(
+def _requeue_untried(
+    emails: list[OutboundEmail], *, owner: str, until, code: str, reason: str, now
+) -> int:
+    """Back to Queued until `until`, with no try used and the reason shown; guarded by
+    the lease owner like every outcome. Returns how many were put back."""
+    return OutboundEmail.objects.filter(
         pk__in=[email.pk for email in emails], lease_owner=owner, status=Status.SENDING
     ).update(
         status=Status.QUEUED,
@@ -193,10 +193,25 @@ def hold_for_operator(emails: list[OutboundEmail], *, owner: str, failure: SendF
         lease_owner="",
         lease_expires_at=None,
         send_started=False,
-        next_attempt_at=now + timedelta(minutes=HOLD_MINUTES),
-        error_code=failure.code,
-        error_message=failure.message,
+        next_attempt_at=until,
+        error_code=code,
+        error_message=reason,
         updated_at=now,
+    )
+
+
+def hold_for_operator(emails: list[OutboundEmail], *, owner: str, failure: SendFailure) -> None:
+    """An operator fault (credentials the keys cannot open): the mail stays Queued, not
+    tried, with the reason shown, and is looked at again every few minutes, so it goes
+    out by itself once the operator puts the key back."""
+    now = timezone.now()
+    held = _requeue_untried(
+        emails,
+        owner=owner,
+        until=now + timedelta(minutes=HOLD_MINUTES),
+        code=failure.code,
+        reason=failure.message,
+        now=now,
     )
     if held:
         logger.error(
@@ -212,18 +227,8 @@ def pause_route(emails: list[OutboundEmail], *, owner: str, failure: SendFailure
     tenant's other queued mail wait at least that long, and no tries are used."""
     now = timezone.now()
     until = now + timedelta(seconds=max(failure.retry_after or 0, 1))
-    paused = OutboundEmail.objects.filter(
-        pk__in=[email.pk for email in emails], lease_owner=owner, status=Status.SENDING
-    ).update(
-        status=Status.QUEUED,
-        claims=0,
-        lease_owner="",
-        lease_expires_at=None,
-        send_started=False,
-        next_attempt_at=until,
-        error_code=failure.code,
-        error_message=failure.full_text(),
-        updated_at=now,
+    paused = _requeue_untried(
+        emails, owner=owner, until=until, code=failure.code, reason=failure.full_text(), now=now
     )
     if emails:
         OutboundEmail.objects.filter(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx2
 
 from .oauth_client import TokenRefused, retry_after_seconds
-from .smtp_errors import INTERRUPTED, Scope, SendFailure, Stage
+from .smtp_errors import CREDENTIALS_UNREADABLE, INTERRUPTED, Scope, SendFailure, Stage
 
 # A rate limit without Retry-After pauses the route for this long (seconds).
 DEFAULT_PAUSE = 60.0
@@ -38,6 +38,39 @@ GRAPH_MAILBOX = {
     "ErrorQuotaExceeded",
 }
 GRAPH_RECIPIENT = {"ErrorInvalidRecipients", "ErrorInvalidRecipientsInvalidDomain"}
+
+
+def not_connected(provider: str) -> SendFailure:
+    label = LABELS[provider]
+    return SendFailure(
+        code="auth_failed",
+        message=f"No {label} mailbox is connected.",
+        hint=f"Connect {label} in Settings | Email | Outgoing emails.",
+        stage=Stage.AUTH,
+        scope=Scope.ROUTE,
+    )
+
+
+def turned_off(provider: str) -> SendFailure:
+    """The operator removed the provider's client id while a tenant still uses it."""
+    return SendFailure(
+        code="provider_config",
+        message=f"YayPay's operators turned off sending through {LABELS[provider]}.",
+        hint="Choose another server in Settings | Email | Outgoing emails.",
+        stage=Stage.AUTH,
+        scope=Scope.ROUTE,
+    )
+
+
+def tokens_unreadable(provider: str) -> SendFailure:
+    return SendFailure(
+        code="secret_unreadable",
+        message=CREDENTIALS_UNREADABLE,
+        hint=f"If this lasts, reconnect {LABELS[provider]} in Settings | Email | Outgoing emails.",
+        temporary=True,
+        stage=Stage.AUTH,
+        scope=Scope.ROUTE,
+    )
 
 
 def grant_refused(provider: str, refused: TokenRefused) -> SendFailure:

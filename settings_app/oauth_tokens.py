@@ -20,11 +20,16 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import secrets
-from .api_errors import LABELS, token_failure, token_network_failure
-from .models import OAuthConnection, Provider
+from .api_errors import (
+    not_connected,
+    token_failure,
+    token_network_failure,
+    tokens_unreadable,
+    turned_off,
+)
+from .models import OAuthConnection
 from .oauth_client import TokenRefused, refresh, revoke
 from .oauth_providers import ProviderConfig, provider
-from .smtp_errors import Scope, SendFailure, Stage
 
 logger = logging.getLogger(__name__)
 
@@ -99,17 +104,6 @@ def access_token(tenant_id: int, provider_name: str, *, rejected: str = "") -> A
     return _refresh_locked(connection.pk, provider_name, rejected)
 
 
-def not_connected(provider_name: str) -> SendFailure:
-    label = LABELS[provider_name]
-    return SendFailure(
-        code="auth_failed",
-        message=f"No {label} mailbox is connected.",
-        hint=f"Connect {label} in Settings | Email | Outgoing emails.",
-        stage=Stage.AUTH,
-        scope=Scope.ROUTE,
-    )
-
-
 @sensitive_variables("value")
 def _usable(connection: OAuthConnection, rejected: str) -> str | None:
     if not connection.access_token_encrypted or connection.access_expires_at is None:
@@ -127,14 +121,7 @@ def _usable(connection: OAuthConnection, rejected: str) -> str | None:
 def _refresh_locked(pk: int, provider_name: str, rejected: str) -> AccessToken:
     config = provider(provider_name)
     if config is None:
-        raise SendFailure(
-            code="provider_config",
-            message=f"YayPay's operators turned off sending through "
-            f"{Provider(provider_name).label}.",
-            hint="Choose another server in Settings | Email | Outgoing emails.",
-            stage=Stage.AUTH,
-            scope=Scope.ROUTE,
-        )
+        raise turned_off(provider_name)
     with transaction.atomic():
         # A no-op write takes the row's lock on PostgreSQL (and the write lock on
         # SQLite), so exactly one worker refreshes; the rest wait here.
@@ -147,14 +134,7 @@ def _refresh_locked(pk: int, provider_name: str, rejected: str) -> AccessToken:
         try:
             refresh_token = secrets.decrypt(connection.refresh_token_encrypted)
         except secrets.SecretUnreadable:
-            raise SendFailure(
-                code="secret_unreadable",
-                message="Waiting for the operator: stored credentials cannot be read",
-                hint=f"If this lasts, reconnect {config.label} in Settings | Email | Outgoing emails.",
-                temporary=True,
-                stage=Stage.AUTH,
-                scope=Scope.ROUTE,
-            ) from None
+            raise tokens_unreadable(provider_name) from None
         token = _call_refresh(config, refresh_token)
         now = timezone.now()
         value = token["access_token"]

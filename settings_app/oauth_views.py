@@ -11,11 +11,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from yaypay_mail.tenancy import admin_required
 
+from .api_errors import not_connected
 from .models import AuditAction, OutgoingEmailSettings, SettingsAuditEntry
 from .oauth_flow import SESSION_KEY, AdminConsent, ConnectRefused, finish, start
 from .oauth_providers import ProviderConfig
 from .oauth_providers import provider as provider_config
-from .oauth_tokens import connection_for, disconnect, not_connected, save_grant
+from .oauth_tokens import connection_for, disconnect, save_grant
 from .services import mark_failing, settings_for
 
 # The page preselects this provider after a connection, for "Save and send test message".

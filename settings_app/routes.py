@@ -25,11 +25,9 @@ from .hostguard import resolve as resolve_host
 from .messages import PreparedMessage
 from .models import OutgoingEmailSettings, UseServer
 from .smtp import MailServer, SMTPConnection
-from .smtp_errors import Scope, SendFailure, Stage
+from .smtp_errors import CREDENTIALS_UNREADABLE, Scope, SendFailure, Stage
 
 logger = logging.getLogger(__name__)
-
-CREDENTIALS_UNREADABLE = "Waiting for the operator: stored credentials cannot be read"
 
 
 class Route(Protocol):

@@ -16,10 +16,11 @@ from django.views.decorators.debug import sensitive_variables
 from yaypay_mail.models import Tenant
 
 from . import secrets
+from .api_errors import not_connected
 from .hostguard import CheckedHost, check_host
 from .messages import build_message
 from .models import AuditAction, OutgoingEmailSettings, SettingsAuditEntry, UseServer
-from .oauth_tokens import connection_for, not_connected
+from .oauth_tokens import connection_for
 from .routes import route_for
 from .smtp_errors import SendFailure
 
@@ -236,13 +237,15 @@ def sending_blocked_reason(config: OutgoingEmailSettings) -> str:
     return ""
 
 
-def needs_reconnect(config: OutgoingEmailSettings) -> bool:
+def needs_reconnect(config: OutgoingEmailSettings, connection=None) -> bool:
     """The chosen Microsoft 365 or Google mailbox's access ended (or it was disconnected),
     and it has not been connected again since: the page and the Dashboard offer Reconnect.
-    Once it has, Save and send test message is what resumes sending."""
+    Once it has, Save and send test message is what resumes sending. `connection`: the
+    chosen provider's connection when the caller has already read it."""
     if config.use_server not in OWN_MAILBOX_ROUTES or config.last_result_code != "auth_failed":
         return False
-    connection = connection_for(config.tenant_id, config.use_server)
+    if connection is None:
+        connection = connection_for(config.tenant_id, config.use_server)
     return not (
         connection and config.last_tested_at and connection.connected_at > config.last_tested_at
     )

@@ -36,6 +36,8 @@ _PLAIN_TEXT_REASONS = {
     "HTTP_REQUEST",
 }
 INTERRUPTED = "Delivery interrupted: the server may have accepted it"
+# Stored credentials (an SMTP password, OAuth tokens) no key in FERNET_KEYS opens.
+CREDENTIALS_UNREADABLE = "Waiting for the operator: stored credentials cannot be read"
 
 
 class Stage:

@@ -47,6 +47,7 @@ def outgoing_email(request):
             initial["use_server"] = just_connected  # ready for Save and send test message
         form = OutgoingEmailForm(initial=initial, stored=config, connected=connections)
 
+    providers = _providers(config, connections)
     return render(
         request,
         "settings_app/outgoing_email.html",
@@ -60,8 +61,8 @@ def outgoing_email(request):
             "egress_ips": settings.EGRESS_IPS,
             "gateway_from": settings.DEFAULT_FROM_EMAIL,
             "audit": _history(request.tenant),
-            "providers": _providers(config, connections),
-            "provider_names": [provider.name for provider in enabled_providers()],
+            "providers": providers,
+            "providers_by_name": {provider["name"]: provider for provider in providers},
             "oauth_refused": request.session.pop("oauth_refused", None),
         },
     )
@@ -78,7 +79,7 @@ def _providers(config, connections) -> list[dict]:
                 "name": provider.name,
                 "label": provider.label,
                 "connection": connection,
-                "needs_reconnect": in_use and needs_reconnect(config),
+                "needs_reconnect": in_use and needs_reconnect(config, connection),
                 "from_differs": bool(
                     connection
                     and config.from_email

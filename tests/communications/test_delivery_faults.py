@@ -13,9 +13,8 @@ from communications.delivery import deliver_due
 from communications.models import Kind, OutboundEmail, Status
 from communications.services import outbox_resend
 from settings_app.models import OutgoingEmailSettings
-from settings_app.routes import CREDENTIALS_UNREADABLE
 from settings_app.services import mark_failing
-from settings_app.smtp_errors import SendFailure
+from settings_app.smtp_errors import CREDENTIALS_UNREADABLE, SendFailure
 from tests.communications.outbox_helpers import queue, reload, use_smtp
 from tests.page_data import make_customer, make_email, make_invoice
 

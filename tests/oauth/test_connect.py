@@ -236,6 +236,9 @@ def test_a_provider_the_operator_did_not_configure_is_not_offered(
     page = admin_client_a.get(PAGE).content.decode()
     assert 'name="use_server" value="google"' not in page and "Connect Google" not in page
     assert 'name="use_server" value="microsoft"' in page and "Connect Microsoft 365" in page
+    # The SMTP presets point to connecting the mailbox only where that is offered.
+    assert "choose <em>Microsoft 365</em> above and connect" in page
+    assert "choose <em>Google</em> above and connect" not in page
 
 
 def test_microsoft_admin_consent_link_comes_back_with_a_next_step(
