@@ -364,6 +364,12 @@ SMTP_CA_FILE = env.str("SMTP_CA_FILE", default="")
 SMTP_TIMEOUT = env.float("SMTP_TIMEOUT", default=10.0)
 SMTP_DEADLINE = env.float("SMTP_DEADLINE", default=30.0)
 SMTP_TEST_LIMIT = env.int("SMTP_TEST_LIMIT", default=20)
+# Addresses one message may have in To and Cc together: checked where addresses are
+# written (forms, CSV, API) and again when a message is prepared.
+MAX_RECIPIENTS = env.int("MAX_RECIPIENTS", default=50)
+# Recipients one tenant may reach through the shared gateway per day (its reputation is
+# everyone's); what is over waits for the next day.
+GATEWAY_DAILY_RECIPIENTS = env.int("GATEWAY_DAILY_RECIPIENTS", default=1000)
 # OAuth sending (Microsoft Graph, the Gmail API). A provider whose client id is unset is
 # not offered. The endpoint URLs default to the real hosts; only tests change them.
 MICROSOFT_CLIENT_ID = env.str("MICROSOFT_CLIENT_ID", default="")
