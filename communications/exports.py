@@ -13,6 +13,8 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from yaypay_mail.csv_safety import neutralise
+
 from .models import OutboundEmail
 from .paging import older_than
 
@@ -27,15 +29,6 @@ HEADER = [
     "error_reason",
     "sent_at",
 ]
-# A cell starting with one of these is a formula (or becomes one) in Excel, LibreOffice
-# and Google Sheets: OWASP's "CSV injection".
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text: str) -> str:
-    """`text` as a spreadsheet shows it and never evaluates: a leading ' when it would
-    start a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def local_time(value: datetime.datetime | None, zone: ZoneInfo) -> str:

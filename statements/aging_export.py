@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from communications.exports import csv_stream, neutralise
+from communications.exports import csv_stream
+from yaypay_mail.csv_safety import neutralise
 from yaypay_mail.models import Tenant
 
 from .aging_forms import AFTER, AgingCursor

@@ -103,6 +103,8 @@ def test_the_export_keeps_the_pages_filters_and_order(admin_client_a, tenant_a, 
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\t=1", "'\t=1"),
         ("\r=1", "'\r=1"),
+        ("|calc", "'|calc"),
+        ("\n=1+2", "'\n=1+2"),
         ("Invoice = 1", "Invoice = 1"),
     ],
 )
