@@ -14,9 +14,10 @@ USER nobody
 EXPOSE 8000
 # gthread: a request may wait on SMTP (the settings page sends its test message in the
 # request, up to SMTP_DEADLINE, 30 s by default), so threads keep other requests moving
-# and --timeout stays well above that deadline.
+# and --timeout stays well above that deadline. --no-control-socket: gunicorn 27 would
+# otherwise open ~/.gunicorn/gunicorn.ctl, one path that every instance on a host shares.
 CMD ["gunicorn", "yaypay_mail.wsgi:application", \
      "--bind", "0.0.0.0:8000", \
      "--worker-class", "gthread", "--workers", "2", "--threads", "8", \
      "--timeout", "60", "--graceful-timeout", "30", \
-     "--worker-tmp-dir", "/dev/shm"]
+     "--worker-tmp-dir", "/dev/shm", "--no-control-socket"]
