@@ -33,6 +33,7 @@ from .counts import count_changes
 from .leases import LeaseHeartbeat, claim_batch, mark_sending_started, new_lease_owner, release
 from .models import Kind, OutboundEmail
 from .outcomes import (
+    SentAs,
     fail_all,
     fail_due_mail_of_tenant,
     hold_for_operator,
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 100
 # The guard refused the tenant's server: no connection was tried, so no try is used.
 NOT_A_TRY = {"host_refused"}
+# After a send the server left unanswered, the rest of the batch waits this long.
+STALL_PAUSE_SECONDS = 60
 
 
 def deliver_due(*, tenant_id: int, batch_size: int = BATCH_SIZE, owner: str | None = None) -> int:
@@ -84,13 +87,20 @@ def send_batch(
         failure = SendFailure(code="auth_failed", message=blocked, stage=Stage.AUTH)
         fail_all(batch, owner=owner, failure=failure, tried=False)
         return 0
-    prepared = prepare_batch(batch, config=config, owner=owner)
+    identity = identity_for(config)
+    sent_as = SentAs(
+        route=config.use_server,
+        from_header=_from_header(identity),
+        reply_to=identity.reply_to or "",
+    )
+    prepared = prepare_batch(batch, identity=identity, owner=owner)
     if not prepared:
         return 0
     try:
         route = route_for(config, timeout=settings.SMTP_TIMEOUT)
     except SendFailure as failure:
-        _route_failed(config, [email for email, _ in prepared], owner=owner, failure=failure)
+        emails = [email for email, _ in prepared]
+        _route_failed(config, emails, owner=owner, failure=failure, sent_as=sent_as)
         return 0
 
     sent = 0
@@ -115,26 +125,48 @@ def send_batch(
                     # Every remaining message would meet the same failure: record it
                     # for all of them now instead of knocking on the door again.
                     rest = [email for email, _ in prepared[index:]]
-                    _route_failed(config, rest, owner=owner, failure=failure)
+                    _route_failed(config, rest, owner=owner, failure=failure, sent_as=sent_as)
                     break
-                record_failure(email, owner=owner, failure=failure, route=config.use_server)
+                record_failure(email, owner=owner, failure=failure, sent_as=sent_as)
+                if failure.maybe_delivered:
+                    # A server that left one message unanswered would most likely hang
+                    # on the next as well: one uncertain email, not one per time-out.
+                    rest = [email for email, _ in prepared[index + 1 :]]
+                    if rest:
+                        pause_route(rest, owner=owner, failure=_stalled(failure))
+                    break
             else:
-                sent += record_sent(
-                    email, owner=owner, route=config.use_server, provider_id=provider_id
-                )
+                sent += record_sent(email, owner=owner, sent_as=sent_as, provider_id=provider_id)
     if sent and config.use_server != UseServer.GATEWAY:
         mark_working(config)
     return sent
 
 
+def _from_header(identity: Identity) -> str:
+    if identity.from_name:
+        return f"{identity.from_name} <{identity.from_email}>"
+    return identity.from_email or ""
+
+
+def _stalled(failure: SendFailure) -> SendFailure:
+    return SendFailure(
+        code="server_stalled",
+        message="The server did not answer the previous email in time.",
+        hint="Sending pauses for a minute and goes on by itself; no tries are used.",
+        temporary=True,
+        retry_after=STALL_PAUSE_SECONDS,
+        stage=failure.stage,
+        scope=Scope.ROUTE,
+    )
+
+
 def prepare_batch(
-    batch: list[OutboundEmail], *, config: OutgoingEmailSettings, owner: str
+    batch: list[OutboundEmail], *, identity: Identity, owner: str
 ) -> list[tuple[OutboundEmail, PreparedMessage]]:
     """Every message of the batch, ready for any route. Preparing is the same for all
     routes and happens before the first send, so a bad row (a reminder that cannot be
     re-rendered, an address that is not one) ends as Error `invalid_message` alone,
     never counted as sent or interrupted, and the batch goes on."""
-    identity = identity_for(config)
     logo = None
     if any(email.kind == Kind.REMINDER for email in batch):
         # Read once for the batch: each email's tenant is its own instance.
@@ -179,6 +211,12 @@ def _message_for(
             raise ValueError(f"{address!r} is not an email address")
     if not email.to_addresses:
         raise ValueError("the email has no recipient")
+    recipients = len(email.to_addresses) + len(email.cc_addresses)
+    if recipients > settings.MAX_RECIPIENTS:
+        raise ValueError(
+            f"it has {recipients} addresses in To and Cc; at most "
+            f"{settings.MAX_RECIPIENTS} are allowed"
+        )
     return build_message(
         from_email=identity.from_email,
         from_name=identity.from_name,
@@ -202,6 +240,7 @@ def _route_failed(
     *,
     owner: str,
     failure: SendFailure,
+    sent_as: SentAs,
 ) -> None:
     """A failure of the route itself. Credentials the operator's keys cannot open hold
     the mail for the operator. On the tenant's own server or mailbox a permanent failure is a
@@ -223,5 +262,5 @@ def _route_failed(
         owner=owner,
         failure=failure,
         tried=failure.code not in NOT_A_TRY,
-        route=config.use_server,
+        sent_as=sent_as,
     )

@@ -206,6 +206,12 @@ class DeliveryAttempt(models.Model):
     smtp_code = models.IntegerField(null=True, blank=True)
     reply = models.TextField(blank=True)
     worker = models.CharField(max_length=100, blank=True)
+    # What this try went out as: the email's page shows these, not today's settings.
+    route = models.CharField(max_length=16, blank=True, default="", db_default="")
+    from_header = models.CharField(max_length=400, blank=True, default="", db_default="")
+    reply_to = models.CharField(max_length=320, blank=True, default="", db_default="")
+    # To + Cc of this try: the per-day limit counts recipients, not messages.
+    recipients = models.PositiveIntegerField(default=1, db_default=1)
 
     class Meta:
         ordering = ["at", "id"]
@@ -243,8 +249,9 @@ class ReminderSettings(models.Model):
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(100_000)],
     )
+    # Counts recipients (To + Cc), as Microsoft 365's 10,000 a day does.
     per_day_limit = models.PositiveIntegerField(
-        "Emails per day",
+        "Recipients per day (To + Cc)",
         default=2000,
         validators=[MinValueValidator(1), MaxValueValidator(10_000_000)],
     )

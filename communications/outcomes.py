@@ -8,6 +8,7 @@ another worker recorded.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
@@ -28,7 +29,31 @@ MAX_TRIES = len(BACKOFF_MINUTES) + 1
 HOLD_MINUTES = 1
 
 
-def _attempt(email: OutboundEmail, *, owner: str, outcome: str, failure: SendFailure | None = None):
+@dataclass(frozen=True)
+class SentAs:
+    """What a try went out as (its route and the From and Reply-To headers it carried),
+    kept on its attempt: a later change of the settings does not rewrite history."""
+
+    route: str = ""
+    from_header: str = ""
+    reply_to: str = ""
+
+
+NOT_SENT = SentAs()
+
+
+def recipient_count(email: OutboundEmail) -> int:
+    return len(email.to_addresses or ()) + len(email.cc_addresses or ())
+
+
+def _attempt(
+    email: OutboundEmail,
+    *,
+    owner: str,
+    outcome: str,
+    failure: SendFailure | None = None,
+    sent_as: SentAs = NOT_SENT,
+):
     return DeliveryAttempt(
         tenant_id=email.tenant_id,
         email_id=email.pk,
@@ -38,6 +63,10 @@ def _attempt(email: OutboundEmail, *, owner: str, outcome: str, failure: SendFai
         smtp_code=failure.smtp_code if failure else None,
         reply=failure.smtp_reply if failure else "",
         worker=owner,
+        route=sent_as.route,
+        from_header=sent_as.from_header,
+        reply_to=sent_as.reply_to,
+        recipients=recipient_count(email),
     )
 
 
@@ -54,15 +83,21 @@ WITH sent AS (
     RETURNING id, tenant_id
 )
 INSERT INTO communications_deliveryattempt
-    (tenant_id, email_id, at, outcome, stage, smtp_code, reply, worker)
-SELECT tenant_id, id, %(now)s, 'sent', '', NULL, '', %(owner)s FROM sent
+    (tenant_id, email_id, at, outcome, stage, smtp_code, reply, worker, route, from_header,
+     reply_to, recipients)
+SELECT tenant_id, id, %(now)s, 'sent', '', NULL, '', %(owner)s, %(route)s, %(from_header)s,
+    %(reply_to)s, %(recipients)s
+FROM sent
 """
 
 
-def record_sent(email: OutboundEmail, *, owner: str, route: str = "", provider_id: str = "") -> int:
-    """`route`: which route accepted it (settings_app.models.UseServer); `provider_id`:
-    the id its API gave the message (Gmail), if any."""
+def record_sent(
+    email: OutboundEmail, *, owner: str, sent_as: SentAs = NOT_SENT, provider_id: str = ""
+) -> int:
+    """`sent_as`: the route that accepted it (settings_app.models.UseServer) and the
+    headers it went with; `provider_id`: the id its API gave the message (Gmail), if any."""
     now = timezone.now()
+    route = sent_as.route
     if db_connection.vendor == "postgresql":
         # A server-side prepared statement: parsed and planned once per connection.
         db_connection.ensure_connection()
@@ -75,6 +110,9 @@ def record_sent(email: OutboundEmail, *, owner: str, route: str = "", provider_i
                     "owner": owner,
                     "route": route,
                     "provider_id": provider_id or "",
+                    "from_header": sent_as.from_header,
+                    "reply_to": sent_as.reply_to,
+                    "recipients": recipient_count(email),
                 },
                 prepare=True,
             )
@@ -99,7 +137,7 @@ def record_sent(email: OutboundEmail, *, owner: str, route: str = "", provider_i
         )
         if recorded:
             DeliveryAttempt.objects.bulk_create(
-                [_attempt(email, owner=owner, outcome=Outcome.SENT)]
+                [_attempt(email, owner=owner, outcome=Outcome.SENT, sent_as=sent_as)]
             )
     if recorded:
         logger.info(
@@ -148,17 +186,22 @@ def _failure_fields(
 
 
 def record_failure(
-    email: OutboundEmail, *, owner: str, failure: SendFailure, tried: bool = True, route: str = ""
+    email: OutboundEmail,
+    *,
+    owner: str,
+    failure: SendFailure,
+    tried: bool = True,
+    sent_as: SentAs = NOT_SENT,
 ) -> None:
     fields, outcome = _failure_fields(email, failure, tried=tried, now=timezone.now())
-    if route and tried:
-        fields["route"] = route
+    if sent_as.route and tried:
+        fields["route"] = sent_as.route
     recorded = OutboundEmail.objects.filter(
         pk=email.pk, lease_owner=owner, status=Status.SENDING
     ).update(**fields)
     if recorded and tried:
         DeliveryAttempt.objects.bulk_create(
-            [_attempt(email, owner=owner, outcome=outcome, failure=failure)]
+            [_attempt(email, owner=owner, outcome=outcome, failure=failure, sent_as=sent_as)]
         )
     if recorded:
         logger.warning(
@@ -174,10 +217,15 @@ def record_failure(
 
 
 def fail_all(
-    emails: list[OutboundEmail], *, owner: str, failure: SendFailure, tried: bool, route: str = ""
+    emails: list[OutboundEmail],
+    *,
+    owner: str,
+    failure: SendFailure,
+    tried: bool,
+    sent_as: SentAs = NOT_SENT,
 ) -> None:
     for email in emails:
-        record_failure(email, owner=owner, failure=failure, tried=tried, route=route)
+        record_failure(email, owner=owner, failure=failure, tried=tried, sent_as=sent_as)
 
 
 def _requeue_untried(

@@ -24,6 +24,7 @@ SHORT_REASONS = {
     "recipient_refused": "Recipient refused",
     "secret_unreadable": "Waiting for the operator",
     "send_as_denied": "No right to send as From",
+    "server_stalled": "Paused: server did not answer",
     "sender_refused": "Sender refused",
     "starttls_unavailable": "No secure connection offered",
     "timeout": "Server stopped answering",

@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from cryptography.fernet import Fernet
+from django.utils import timezone
 
 from communications import services
 from communications.delivery import deliver_due
@@ -167,3 +168,39 @@ def test_addresses_are_checked_where_they_are_written(tenant_a, cc):
             emails=[NewEmail(to=["ap@initech.example"], cc=cc, subject="s", text="t")],
         )
     assert not OutboundEmail.objects.exists()
+
+
+def test_a_server_that_stalls_in_data_costs_one_uncertain_email_not_one_per_time_out(
+    tenant_a, raw_server_factory, test_ca, smtp_env
+):
+    # The first end of DATA goes unanswered; later ones get the default 250.
+    server = raw_server_factory("scripted", ca=test_ca, script={"end_of_data": ["STALL"]})
+    use_smtp(tenant_a, server.port)
+    emails = queue(tenant_a, 5, kick=False)
+    before = timezone.now()
+
+    assert deliver_due(tenant_id=tenant_a.pk) == 0
+
+    first, *rest = reload(emails)
+    assert (first.status, first.error_code) == (Status.ERROR, "interrupted")
+    # Only one message met the stall: the rest went back untried, with the reason.
+    assert [c.upper() for c in server.commands].count("DATA") == 1
+    for email in rest:
+        assert (email.status, email.tries, email.error_code) == (Status.QUEUED, 0, "server_stalled")
+        assert "did not answer the previous email" in email.error_message
+        assert email.next_attempt_at >= before + datetime.timedelta(minutes=1)
+        assert not email.attempts.exists()
+
+    # A minute later the server answers again: the four go out once each, and the
+    # uncertain one is never sent again.
+    OutboundEmail.objects.filter(status=Status.QUEUED).update(next_attempt_at=timezone.now())
+    assert deliver_due(tenant_id=tenant_a.pk) == 4
+    sent_ids = [parse_message_id(data) for data in server.received]
+    assert sorted(sent_ids) == sorted(email.message_id for email in rest)
+    assert first.message_id not in sent_ids
+
+
+def parse_message_id(data: bytes) -> str:
+    from email import message_from_bytes
+
+    return message_from_bytes(data)["Message-ID"]

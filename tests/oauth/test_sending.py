@@ -307,7 +307,7 @@ def test_no_answer_after_the_request_went_out_is_delivery_interrupted(
         assert (email.status, email.tries, email.error_code) == (
             Status.QUEUED,
             0,
-            "provider_unavailable",
+            "server_stalled",
         )
     oauth_env.wait_idle()
     # Never sent twice: the stalled one may have gone, and nothing retried it.
