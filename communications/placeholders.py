@@ -1,5 +1,5 @@
 """The placeholders a tenant may write in its reminder's subject and paragraphs:
-{customer_name}, {total_overdue}, {oldest_days_overdue}.
+{customer_name}, {total_overdue}, {balance_due}, {oldest_days_overdue}.
 
 Tenant text is never a template: it is parsed with string.Formatter and only these
 names, without format specs, conversions, attributes or indexes, are replaced by plain
@@ -12,7 +12,8 @@ from string import Formatter
 
 PLACEHOLDERS = {
     "customer_name": "the customer's name",
-    "total_overdue": "what the customer owes, per currency",
+    "total_overdue": "the overdue invoices' total, per currency, before credits",
+    "balance_due": "the balance to pay, per currency: the overdue invoices less open credits",
     "oldest_days_overdue": "the days the oldest invoice is overdue",
 }
 

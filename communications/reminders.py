@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
-from collections.abc import Callable
-from decimal import Decimal
+from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from yaypay_mail.formatting import format_amount, format_day, format_number
@@ -21,6 +20,7 @@ from yaypay_mail.validators import validate_email_list
 from .emails import RenderedEmail, render_email
 from .models import Kind, OutboundEmail, ReminderSettings, Status
 from .placeholders import fill
+from .reminder_blocks import blocks_to_ask, credits_of, overdue_q, something_to_ask
 from .reminder_look import LOGO_CID, ReminderLook, look_for
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def local_today(limits: ReminderSettings, now: datetime.datetime | None = None) 
 
 
 def _overdue(today: datetime.date) -> Q:
-    return Q(paid=False, due_on__lt=today, open_balance__gt=0)
+    return overdue_q(today)
 
 
 def render_reminder(
@@ -48,40 +48,62 @@ def render_reminder(
     customer: Customer,
     invoices: list[Invoice],
     today: datetime.date,
+    credits: Iterable[Invoice] = (),
     look: ReminderLook | None = None,
     logo_src: str | None = None,
 ) -> RenderedEmail:
-    """The reminder as the customer reads it, in the tenant's words and locale. `look`
-    defaults to the tenant's saved one; `logo_src` to the inline logo's cid: (the
-    settings page's preview passes a data: URL)."""
+    """The reminder as the customer reads it, in the tenant's words and locale: per
+    currency, the overdue `invoices`, the open `credits` and the balance to pay; a
+    currency whose credits cover its overdue invoices is left out (callers check
+    `blocks_to_ask` first: with nothing left there is no reminder). `look` defaults to
+    the tenant's saved one; `logo_src` to the inline logo's cid: (the settings page's
+    preview passes a data: URL)."""
     look = look or look_for(tenant)
     locale = look.locale
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    rows = []
+    blocks = blocks_to_ask(invoices, credits)
+    asked = [invoice for block in blocks for invoice in block.invoices]
     oldest = 0
-    for invoice in invoices:
-        days = invoice.days_overdue(today)
-        invoice.days_overdue_now = days
-        oldest = max(oldest, days)
-        totals[invoice.currency] += invoice.open_balance
-        rows.append(
+    shown = []
+    for block in blocks:
+        rows = []
+        for invoice in block.invoices:
+            days = invoice.days_overdue(today)
+            invoice.days_overdue_now = days
+            oldest = max(oldest, days)
+            rows.append(
+                {
+                    "number": invoice.number,
+                    "due": format_day(invoice.due_on, locale),
+                    "days": format_number(days, locale),
+                    "days_text": f"{format_number(days, locale)} day{'' if days == 1 else 's'}",
+                    "amount": format_amount(invoice.open_balance, invoice.currency, locale),
+                }
+            )
+        credit_rows = [
             {
-                "number": invoice.number,
-                "due": format_day(invoice.due_on, locale),
-                "days": format_number(days, locale),
-                "days_text": f"{format_number(days, locale)} day{'' if days == 1 else 's'}",
-                "amount": format_amount(invoice.open_balance, invoice.currency, locale),
+                "number": credit.number,
+                "due": format_day(credit.due_on, locale),
+                "amount": format_amount(credit.open_balance, credit.currency, locale),
+            }
+            for credit in block.credits
+        ]
+        shown.append(
+            {
+                "currency": block.currency,
+                "rows": rows,
+                "credits": credit_rows,
+                "overdue": format_amount(block.overdue, block.currency, locale),
+                "balance": format_amount(block.balance, block.currency, locale),
             }
         )
-    total_rows = [
-        {"currency": c, "amount": format_amount(totals[c], c, locale)} for c in sorted(totals)
-    ]
     values = {
         "customer_name": customer.name,
-        "total_overdue": ", ".join(total["amount"] for total in total_rows),
+        "total_overdue": ", ".join(block["overdue"] for block in shown),
+        "balance_due": ", ".join(block["balance"] for block in shown),
         "oldest_days_overdue": format_number(oldest, locale),
     }
-    plural = "" if len(invoices) == 1 else "s"
+    plural = "" if len(asked) == 1 else "s"
+    credits_listed = sum(len(block.credits) for block in blocks)
     if look.has_logo and logo_src is None:
         logo_src = f"cid:{LOGO_CID}"
     return render_email(
@@ -89,15 +111,15 @@ def render_reminder(
         {
             "subject": fill(look.subject, values)
             if look.subject
-            else f"Payment reminder from {tenant.name}: {len(invoices)} overdue invoice{plural}",
+            else f"Payment reminder from {tenant.name}: {len(asked)} overdue invoice{plural}",
             "tenant_name": tenant.name,
             "logo_src": logo_src if look.has_logo else "",
             "greeting": f"Dear {customer.name},",
             "opening": fill(look.opening, values)
             if look.opening
-            else f"Our records show the following invoice{plural} past due:",
-            "rows": rows,
-            "totals": total_rows,
+            else _default_opening(plural=plural, credits=credits_listed, values=values),
+            "blocks": shown,
+            "several_currencies": len(shown) > 1,
             "how_to_pay": fill(look.how_to_pay, values),
             "closing": fill(look.closing, values)
             if look.closing
@@ -110,13 +132,22 @@ def render_reminder(
     )
 
 
+def _default_opening(*, plural: str, credits: int, values: dict[str, str]) -> str:
+    listed = f" and your open credit{'' if credits == 1 else 's'}" if credits else ""
+    return fill(
+        f"Our records show the following invoice{plural} past due{listed}. "
+        "Please pay the balance due of {balance_due}.",
+        values,
+    )
+
+
 def due_customers(*, tenant: Tenant, today: datetime.date):
-    """Customers who are not paused, whose gap has passed, with overdue open invoices."""
-    overdue = Invoice.objects.filter(_overdue(today), customer=OuterRef("pk"))
+    """Customers who are not paused, whose gap has passed, and who owe something overdue
+    in some currency once their open credits are netted in."""
     return (
         Customer.objects.filter(tenant=tenant, reminders_paused=False)
         .filter(Q(next_reminder_on__isnull=True) | Q(next_reminder_on__lte=today))
-        .filter(Exists(overdue))
+        .filter(something_to_ask(today))
         .order_by("id")
     )
 
@@ -168,23 +199,30 @@ def _schedule_chunk(
             "customer_id", "due_on", "number"
         ):
             invoices_of[invoice.customer_id].append(invoice)
+        credits = credits_of(won)
 
         emails: list[NewEmail] = []
         give_back: list[Customer] = []
         for customer in chunk:
             if customer.pk not in won:
                 continue  # another run took this customer
-            invoices = invoices_of.get(customer.pk)
-            if not invoices:
-                give_back.append(customer)  # paid since the due query: nothing to remind
+            blocks = blocks_to_ask(invoices_of.get(customer.pk, []), credits.get(customer.pk, []))
+            if not blocks:
+                # Paid or credited since the due query: nothing to remind.
+                give_back.append(customer)
                 continue
+            invoices = [invoice for block in blocks for invoice in block.invoices]
             try:
                 # Checked here, as the enqueue service would, so that one customer's bad
                 # address costs only its own reminder, not its chunk's.
                 validate_email_list([customer.billing_email], field="to")
                 validate_email_list(customer.cc_emails, field="cc")
                 rendered = render_reminder(
-                    tenant=tenant, customer=customer, invoices=invoices, today=today
+                    tenant=tenant,
+                    customer=customer,
+                    invoices=invoices,
+                    credits=credits.get(customer.pk, []),
+                    today=today,
                 )
             except Exception:
                 logger.exception(
@@ -389,9 +427,11 @@ def refresh_reminders(
     owner: str,
     on_error: Callable[[OutboundEmail, Exception], None],
 ) -> list[OutboundEmail]:
-    """Just before sending: a reminder whose invoices were all paid becomes Cancelled; one
-    with some paid is re-rendered without them. Returns what is left to send; a reminder
-    that cannot be re-rendered goes to `on_error` instead."""
+    """Just before sending: a reminder whose invoices were all paid, or whose customer's
+    open credits now cover everything overdue, becomes Cancelled; one with some paid (or
+    a currency now covered by credits) is re-rendered without them, with the credits as
+    they stand now. Returns what is left to send; a reminder that cannot be re-rendered
+    goes to `on_error` instead."""
     reminder_ids = [email.pk for email in batch if email.kind == Kind.REMINDER]
     if not reminder_ids:
         return batch
@@ -401,6 +441,9 @@ def refresh_reminders(
     invoices_of: dict[int, list[Invoice]] = defaultdict(list)
     for link in links:
         invoices_of[link.outboundemail_id].append(link.invoice)
+    credits = credits_of(
+        {email.customer_id for email in batch if email.kind == Kind.REMINDER and email.customer_id}
+    )
 
     keep = []
     for email in batch:
@@ -409,33 +452,40 @@ def refresh_reminders(
             keep.append(email)
             continue
         try:
-            if _refresh_reminder(email, invoices, owner=owner):
+            if _refresh_reminder(email, invoices, credits.get(email.customer_id, []), owner=owner):
                 keep.append(email)
         except Exception as error:
             on_error(email, error)
     return keep
 
 
-def _refresh_reminder(email: OutboundEmail, invoices: list[Invoice], *, owner: str) -> bool:
-    """False when the reminder was cancelled (everything in it is paid)."""
+def _refresh_reminder(
+    email: OutboundEmail, invoices: list[Invoice], credits: list[Invoice], *, owner: str
+) -> bool:
+    """False when the reminder was cancelled (nothing in it is left to ask)."""
     still_open = [i for i in invoices if not i.paid and i.open_balance > 0]
-    if not still_open:
+    blocks = blocks_to_ask(still_open, credits)
+    if not blocks:
         OutboundEmail.objects.filter(pk=email.pk, lease_owner=owner, status=Status.SENDING).update(
             status=Status.CANCELLED,
             lease_owner="",
             lease_expires_at=None,
             claims=0,
-            error_message="All its invoices were paid before it was sent.",
+            error_message="All its invoices were paid before it was sent."
+            if not still_open
+            else "Open credits covered its overdue invoices before it was sent.",
             updated_at=timezone.now(),
         )
         return False
-    # Re-rendered every time: paid invoices drop out and part-payments show as
-    # they stand now, not as they stood when the reminder was queued.
-    still_open.sort(key=lambda i: (i.due_on, i.number))
+    # Re-rendered every time: paid invoices and currencies the credits now cover drop
+    # out, and part-payments and credits show as they stand now, not as they stood when
+    # the reminder was queued.
+    asked = [invoice for block in blocks for invoice in block.invoices]
     rendered = render_reminder(
         tenant=email.tenant,
         customer=email.customer,
-        invoices=still_open,
+        invoices=asked,
+        credits=credits,
         today=email.reminder_date,
     )
     current = (rendered.subject, rendered.text, rendered.html)
@@ -444,6 +494,6 @@ def _refresh_reminder(email: OutboundEmail, invoices: list[Invoice], *, owner: s
         OutboundEmail.objects.filter(pk=email.pk).update(
             subject=email.subject, body_text=email.body_text, body_html=email.body_html
         )
-    if len(still_open) < len(invoices):
-        email.invoices.set(still_open)
+    if len(asked) < len(invoices):
+        email.invoices.set(asked)
     return True

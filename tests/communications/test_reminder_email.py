@@ -94,9 +94,11 @@ def test_the_default_email_lists_the_invoices_and_totals_in_the_tenants_locale(t
     assert "Dear Northwind Traders," in seen
     assert "Invoice Due date Days overdue Open amount" in seen
     assert "INV-1 Oct 11, 2026 45 $12,500.50" in seen
-    assert "Total due (EUR) €7,000.00" in seen and "Total due (USD) $12,600.50" in seen
+    assert "Balance due (EUR) €7,000.00" in seen and "Balance due (USD) $12,600.50" in seen
+    assert "Please pay the balance due of €7,000.00, $12,600.50." in seen
     assert "Acme Corp" in seen
-    assert "Total due: €7,000.00; $12,600.50" in email.text
+    assert "Balance due (EUR): €7,000.00" in email.text
+    assert "Balance due (USD): $12,600.50" in email.text
 
 
 def test_a_german_tenant_gets_german_separators_and_dates(tenant_a, customer):
@@ -247,7 +249,7 @@ def test_a_bad_placeholder_is_a_field_error_and_nothing_is_saved(
 
 def test_the_page_lists_the_placeholders(admin_client_a):
     page = admin_client_a.get(URL).content.decode()
-    for name in ("{customer_name}", "{total_overdue}", "{oldest_days_overdue}"):
+    for name in ("{customer_name}", "{total_overdue}", "{balance_due}", "{oldest_days_overdue}"):
         assert f"<code>{name}</code>" in page
 
 

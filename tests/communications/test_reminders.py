@@ -71,7 +71,8 @@ def test_a_customer_with_overdue_invoices_gets_one_email_listing_them(tenant_a, 
     assert "INV-4" not in email.body_text
     assert "45 days overdue" in email.body_text and "3 days overdue" in email.body_text
     # Amounts in the tenant's locale (en_US by default), with thousands separators.
-    assert "Total due: €700.00; $1,250.50" in email.body_text
+    assert "Balance due (EUR): €700.00" in email.body_text
+    assert "Balance due (USD): $1,250.50" in email.body_text
     assert ">INV-1</td>" in email.body_html and "$1,250.50" in email.body_html
     assert email.subject == "Payment reminder from Acme Corp: 3 overdue invoices"
     assert email.message_id
@@ -136,7 +137,7 @@ def test_paid_invoices_drop_out_just_before_sending(tenant_a, customers, starttl
     (received,) = starttls_server.wait_for(1)
     text = received.message.get_body(("plain",)).get_content()
     assert "INV-1" not in text and "INV-2" in text and "INV-3" in text
-    assert "Total due: €700.00; $50.50" in text
+    assert "Balance due (EUR): €700.00" in text and "Balance due (USD): $50.50" in text
     email = OutboundEmail.objects.get()
     assert "INV-1" not in email.body_text  # Communications shows what was sent
     assert received.message["Subject"] == "Payment reminder from Acme Corp: 2 overdue invoices"
