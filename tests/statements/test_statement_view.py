@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -137,3 +138,29 @@ def test_resend_from_the_emails_tab_comes_back_to_it(collector_client_a, tenant_
     assert "Queued to send again." in text(response)
     failed.refresh_from_db()
     assert failed.status == Status.QUEUED
+
+
+def test_a_credit_note_shows_as_a_credit_without_days_overdue_and_nets_into_the_total(
+    collector_client_a, initech
+):
+    make_invoice(
+        initech, "INV-1", due_on=TODAY_UTC - datetime.timedelta(days=40), open_balance="1200.00"
+    )
+    make_invoice(
+        initech, "CR-1", due_on=TODAY_UTC - datetime.timedelta(days=25), open_balance="-120.00"
+    )
+
+    with time_machine.travel(NOW, tick=False):
+        page = text(collector_client_a.get(url(initech)))
+
+    rows = re.findall(r'<tr class="invoice-row[^"]*">(.*?)</tr>', page, re.S)
+    cells = {
+        re.search(r'data-label="Number">([^<]+)<', row).group(1): re.search(
+            r'data-label="Days overdue">([^<]*)<', row
+        ).group(1)
+        for row in rows
+    }
+    assert cells == {"INV-1": "40", "CR-1": "Credit"}
+    assert "-$120.00" in page
+    total = '<td colspan="4">Total USD</td><td class="num" data-label="Open balance">$1,080.00</td>'
+    assert total in page
