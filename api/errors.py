@@ -49,16 +49,39 @@ class InvalidBody(ValueError):
     pass
 
 
+MAX_DEPTH = 32  # a record is two levels deep, a bulk request four
+TOO_DEEP = f"The body is nested too deeply: at most {MAX_DEPTH} levels of arrays and objects."
+
+
 class JsonParser(Parser):
-    """JSON bodies only, in UTF-8, without NaN or Infinity."""
+    """JSON bodies only, in UTF-8, without NaN or Infinity, at most MAX_DEPTH deep."""
 
     def parse_body(self, request: HttpRequest):
         try:
-            return json.loads(request.body.decode("utf-8"), parse_constant=_no_constant)
+            data = json.loads(request.body.decode("utf-8"), parse_constant=_no_constant)
         except UnicodeDecodeError:
             raise InvalidBody("The body is not UTF-8 text.") from None
+        except RecursionError:
+            raise InvalidBody(TOO_DEEP) from None
         except (json.JSONDecodeError, ValueError) as exc:
             raise InvalidBody(f"The body is not valid JSON: {exc}.") from None
+        if _depth(data) > MAX_DEPTH:
+            raise InvalidBody(TOO_DEEP)
+        return data
+
+
+def _depth(data: Any) -> int:
+    """How many arrays and objects deep `data` goes; iterative, so no depth overflows it."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                break
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _no_constant(name: str):

@@ -18,11 +18,23 @@ DATE_CHOICES = [
     ("mdy", "03/31/2026 (MM/DD/YYYY)"),
     ("dmy", "31/03/2026 (DD/MM/YYYY)"),
 ]
+DELIMITER_CHOICES = [
+    ("auto", "Detect (comma, semicolon or tab)"),
+    ("comma", "Comma ,"),
+    ("semicolon", "Semicolon ; (Excel in much of Europe)"),
+    ("tab", "Tab"),
+]
 SYNC_CHOICES = [
     ("upsert", "Add and update"),
     ("full", "Mark invoices missing from this file as paid"),
 ]
-DEFAULTS = {"encoding": "auto", "decimal": "point", "date_format": "iso", "sync": "upsert"}
+DEFAULTS = {
+    "encoding": "auto",
+    "delimiter": "auto",
+    "decimal": "point",
+    "date_format": "iso",
+    "sync": "upsert",
+}
 
 
 def locale_defaults(locale: str) -> dict[str, str]:
@@ -35,6 +47,9 @@ class ImportForm(forms.Form):
     file = forms.FileField(label="CSV file")
     kind = forms.ChoiceField(label="What the file holds", choices=KIND_CHOICES)
     encoding = forms.ChoiceField(label="Encoding", choices=ENCODING_CHOICES, required=False)
+    delimiter = forms.ChoiceField(
+        label="Values separated by", choices=DELIMITER_CHOICES, required=False
+    )
     decimal = forms.ChoiceField(label="Amounts look like", choices=DECIMAL_CHOICES, required=False)
     date_format = forms.ChoiceField(label="Dates look like", choices=DATE_CHOICES, required=False)
     # A checkbox on the page that posts sync=full; absent means upsert.

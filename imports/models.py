@@ -20,6 +20,8 @@ class JobStatus(models.TextChoices):
 
 
 RUNNING = (JobStatus.UPLOADED, JobStatus.PREVIEWING, JobStatus.IMPORTING)
+# The states a check is published in; a job left in one without a live task is re-sent.
+AWAITING_CHECK = (JobStatus.UPLOADED, JobStatus.PREVIEWING)
 
 
 class ImportJob(models.Model):
@@ -51,10 +53,23 @@ class ImportJob(models.Model):
     read_error_count = models.PositiveIntegerField(default=0)
     unknown_columns = models.JSONField(default=list)
     failure = models.TextField(blank=True)  # why a failed job stopped
+    # When the check was last published, claimed by a worker, or reported progress: a job
+    # awaiting its check with an older one than a couple of minutes has no live task.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by each worker that claims the check: only the latest claimant records it.
+    check_run = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="import_job_latest")]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="import_job_latest"),
+            # imports.tasks.resend_stalled_imports (beat) looks for stalled checks.
+            models.Index(
+                fields=["heartbeat_at"],
+                name="import_job_awaiting_check",
+                condition=models.Q(status__in=["uploaded", "previewing"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.file_name} ({self.status})"

@@ -13,6 +13,7 @@ import logging
 import time
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
+from django.utils import timezone
 
 from .models import ImportJob
 
@@ -21,8 +22,12 @@ EVERY_SECONDS = 0.5
 
 
 class JobProgress:
-    def __init__(self, job_id: int):
+    """Writes rows done and the job's heartbeat (a check that stops beating is re-sent by
+    the beat sweep); with `guard` ({"check_run": n, ...}), only while the job matches it."""
+
+    def __init__(self, job_id: int, guard: dict | None = None):
         self.job_id = job_id
+        self.guard = guard or {}
         self.last_written = 0.0
         self.side = None
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
@@ -36,14 +41,21 @@ class JobProgress:
 
     def _write(self, done: int) -> None:
         if self.side is None:
-            ImportJob.objects.filter(pk=self.job_id).update(rows_done=done)
+            ImportJob.objects.filter(pk=self.job_id, **self.guard).update(
+                rows_done=done, heartbeat_at=timezone.now()
+            )
             return
         table = connection.ops.quote_name(ImportJob._meta.db_table)
+        # Column names from the model's own fields, values as parameters.
+        where = "".join(f" AND {connection.ops.quote_name(name)} = %s" for name in self.guard)
         try:
             with self.side.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {table} SET rows_done = %s WHERE id = %s", [done, self.job_id]
-                )  # noqa: S608
+                    f"UPDATE {table} SET rows_done = %s, heartbeat_at = %s WHERE id = %s{where}",  # noqa: S608
+                    # Enum members as their values (psycopg would write an Enum's name).
+                    [done, timezone.now(), self.job_id]
+                    + [getattr(value, "value", value) for value in self.guard.values()],
+                )
         except DatabaseError:
             logger.warning("Import progress not recorded", extra={"job_id": self.job_id})
 

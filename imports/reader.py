@@ -27,6 +27,9 @@ from yaypay_mail.upserts import (
 
 KINDS = ("customers", "invoices")
 ENCODINGS = ("auto", "utf-8", "windows-1252")
+# Excel writes semicolons where the decimal mark is a comma (most of Europe).
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t"}
+DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}
 COLUMNS = {"customers": CUSTOMER_COLUMNS, "invoices": INVOICE_COLUMNS}
 # What a new record needs; an absent optional column leaves stored values alone.
 REQUIRED_COLUMNS = {
@@ -126,28 +129,64 @@ def _undecodable(candidates: list[str]) -> str:
     return f"this is not {names[candidates[0]]} text; choose another encoding (or Detect)"
 
 
+def _detect_delimiter(stream: BinaryIO, encoding: str, known: tuple[str, ...]) -> str:
+    """The delimiter (comma, semicolon or tab) under which the first non-blank line reads
+    as the most known column names; a comma when none does (the header check then says
+    which columns are missing). Leaves the stream at its start."""
+    head = stream.read(_SCAN_CHUNK).decode(encoding, errors="ignore")
+    stream.seek(0)
+    best, best_found = ",", 0
+    for char in DELIMITERS.values():
+        try:
+            header = next(
+                (
+                    row
+                    for row in csv.reader(io.StringIO(head), delimiter=char)
+                    if any(cell.strip() for cell in row)
+                ),
+                [],
+            )
+        except csv.Error:
+            continue
+        found = len({cell.strip().lower() for cell in header} & set(known))
+        if found > best_found:
+            best, best_found = char, found
+    return best
+
+
 class CsvFile:
     """A checked CSV file: `columns` (the known ones present), `unknown_columns`, and
     iterating yields a RawRecord per data row. Rows that cannot be read (a wrong number
     of values, an over-long value) are collected in `errors` instead; a problem with the
     file as a whole raises FileRejected."""
 
-    def __init__(self, stream: BinaryIO, *, kind: str, encoding: str = "auto"):
+    def __init__(
+        self, stream: BinaryIO, *, kind: str, encoding: str = "auto", delimiter: str = "auto"
+    ):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}")
+        if delimiter != "auto" and delimiter not in DELIMITERS:
+            raise ValueError(f"delimiter must be auto or one of {tuple(DELIMITERS)}")
         self.kind = kind
         self.stream = stream
         self.size = size_of(stream)
         check_size(self.size)
         self.encoding = _scan(stream, encoding)
+        self._detected = _detect_delimiter(stream, self.encoding, COLUMNS[kind])
+        self.delimiter = self._detected if delimiter == "auto" else DELIMITERS[delimiter]
         self.errors: list[RecordError] = []
         self.error_count = 0
         self.rows_read = 0
         self._text = io.TextIOWrapper(stream, encoding=self.encoding, newline="", errors="strict")
-        self._reader = csv.reader(self._text)
+        self._reader = csv.reader(self._text, delimiter=self.delimiter)
         self._read_header()
+
+    @property
+    def delimiter_name(self) -> str:
+        """The chosen or detected delimiter as the form names it: comma, semicolon, tab."""
+        return next(name for name, char in DELIMITERS.items() if char == self.delimiter)
 
     # --- header ----------------------------------------------------------------------
 
@@ -175,10 +214,16 @@ class CsvFile:
         missing = [name for name in REQUIRED_COLUMNS[self.kind] if name not in self._index]
         if missing:
             plural = "columns" if len(missing) > 1 else "column"
+            hint = ""
+            if self._detected != self.delimiter:
+                hint = (
+                    f" Its values seem separated by {DELIMITER_NAMES[self._detected]}, "
+                    f"not {DELIMITER_NAMES[self.delimiter]}: choose Detect as the separator."
+                )
             raise FileRejected(
-                f"The file has no {', '.join(missing)} {plural}. A {self.kind} file needs "
-                f"{', '.join(REQUIRED_COLUMNS[self.kind])}; it may also have "
-                f"{', '.join(c for c in known if c not in REQUIRED_COLUMNS[self.kind])}."
+                f"The file has no {', '.join(missing)} {plural}. A file of {self.kind} needs "
+                f"the columns {', '.join(REQUIRED_COLUMNS[self.kind])}; it may also have "
+                f"{', '.join(c for c in known if c not in REQUIRED_COLUMNS[self.kind])}.{hint}"
             )
         self.columns = [name for name in known if name in self._index]
         self.unknown_columns = unknown
@@ -219,7 +264,8 @@ class CsvFile:
                 continue  # blank lines, and rows of empty cells
             self.rows_read += 1
             if len(row) != self.width:
-                hint = " (is a comma inside a value not quoted?)" if len(row) > self.width else ""
+                hint = f" (is a {self.delimiter_name} inside a value not quoted?)"
+                hint = hint if len(row) > self.width else ""
                 self._fail(
                     line, "", f"has {len(row)} values but the header has {self.width} columns{hint}"
                 )

@@ -14,9 +14,11 @@ from yaypay_mail.tenancy import admin_required, get_for_tenant
 
 from . import messages as say
 from .forms import ImportForm, locale_defaults
-from .jobs import ImportOptions, confirm_import, start_import
+from .jobs import ImportOptions, confirm_import, start_import, unconfirm
 from .models import ImportJob, JobStatus
+from .publish import send_on_commit
 from .reader import FileRejected
+from .tasks import apply_import, preview_import
 
 HISTORY = 20
 
@@ -38,6 +40,7 @@ def imports_home(request):
                 decimal=data["decimal"],
                 date_format=data["date_format"],
                 sync=data["sync"],
+                delimiter=data["delimiter"],
             )
             try:
                 job = start_import(
@@ -50,6 +53,7 @@ def imports_home(request):
             except FileRejected as error:
                 form.add_error("file", f"Nothing was imported. {error}")
             else:
+                send_on_commit(preview_import, job.pk)
                 return redirect("import_detail", pk=job.pk)
         status = 400
     jobs = ImportJob.objects.filter(tenant=request.tenant).select_related("actor")[:HISTORY]
@@ -96,9 +100,23 @@ def import_status(request, pk: int):
 @admin_required
 def import_confirm(request, pk: int):
     job = _job(request, pk)
-    if not confirm_import(job):
+    if confirm_import(job):
+        send_on_commit(apply_import, job.pk, on_failure=_could_not_start(request))
+    else:
         messages.error(request, "This import cannot be confirmed (any more).")
     return redirect("import_detail", pk=job.pk)
+
+
+def _could_not_start(request):
+    def say_so(job_id: int) -> None:
+        unconfirm(job_id)
+        messages.error(
+            request,
+            "The import could not be started: the task queue is not reachable right now. "
+            "Nothing was imported; confirm again in a minute.",
+        )
+
+    return say_so
 
 
 SAMPLES = ("customers", "invoices")

@@ -19,7 +19,11 @@ from communications.filters import (
 )
 from yaypay_mail.customer_services import MAX_REASON_LENGTH, validate_pause_reason
 from yaypay_mail.models import Customer
-from yaypay_mail.validators import validate_email_list
+from yaypay_mail.validators import (
+    max_recipients,
+    validate_email_list,
+    validate_recipient_count,
+)
 
 # A cursor holds a customer's name (up to 200 characters, up to 4 bytes each) and id.
 MAX_CURSOR_LENGTH = 1500
@@ -105,6 +109,13 @@ class CustomerEditForm(forms.Form):
         help_text="Kept only while reminders are paused.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cc_emails"].help_text = (
+            "Separate addresses with commas or semicolons. A reminder goes to at most "
+            f"{max_recipients()} addresses in To and Cc together."
+        )
+
     @classmethod
     def initial_for(cls, customer: Customer) -> dict[str, object]:
         return {
@@ -118,6 +129,17 @@ class CustomerEditForm(forms.Form):
         addresses = parse_email_list(self.cleaned_data["cc_emails"])
         validate_email_list(addresses, field="CC emails")
         return addresses
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        if data.get("billing_email") and data.get("cc_emails"):
+            try:
+                validate_recipient_count(
+                    billing_email=data["billing_email"], cc_emails=data["cc_emails"]
+                )
+            except ValidationError as error:
+                self.add_error("cc_emails", error)
+        return data
 
 
 class PauseForm(forms.Form):

@@ -15,7 +15,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from .models import ChangeSource, Customer, CustomerChange
-from .validators import validate_email_list
+from .validators import reject_invisible_controls, validate_email_list, validate_recipient_count
 
 # The fields an admin edits on /customers/<id>/edit/, in the order history shows them.
 EDITABLE_FIELDS = ("billing_email", "cc_emails", "reminders_paused", "pause_reason")
@@ -34,6 +34,7 @@ def validate_pause_reason(reason: str) -> None:
             "The reason must be one line, without line breaks or control characters.",
             code="control_characters",
         )
+    reject_invisible_controls(reason)
 
 
 def _validate_billing_email(value) -> None:
@@ -74,6 +75,13 @@ def _checked(data: Mapping[str, object]) -> dict[str, object]:
                 check(values[name])
             except ValidationError as error:
                 errors[name] = error.messages
+    if "cc_emails" in values and "cc_emails" not in errors and "billing_email" not in errors:
+        try:
+            validate_recipient_count(
+                billing_email=values.get("billing_email"), cc_emails=values["cc_emails"]
+            )
+        except ValidationError as error:
+            errors["cc_emails"] = error.messages
     if errors:
         raise ValidationError(errors)
     return values

@@ -13,9 +13,13 @@ import pycountry
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from .validators import reject_invisible_controls
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 _CURRENCY_MARKS = re.compile(r"[\s$€£¥]|^[A-Z]{3}\s*|\s*[A-Z]{3}$")
-_LIMIT = Decimal("1000000000000")  # the columns hold 12 digits before the point
+INTEGER_DIGITS = 12  # the amount columns hold 12 digits before the point, 2 after
+TOO_LARGE = "is too large: at most 12 digits before the decimal point (999,999,999,999.99)"
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 _DATE_PATTERNS = {
     "iso": (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), ("y", "m", "d"), "YYYY-MM-DD"),
     "mdy": (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), ("m", "d", "y"), "MM/DD/YYYY"),
@@ -46,6 +50,10 @@ def text(value: object, *, max_length: int) -> str:
     result = str(value).strip()
     if _CONTROL.search(result):
         raise FieldError("line breaks and control characters are not allowed")
+    try:
+        reject_invisible_controls(result)
+    except ValidationError as error:
+        raise FieldError(error.messages[0].rstrip(".")) from None
     if len(result) > max_length:
         raise FieldError(f"is longer than {max_length} characters")
     return result
@@ -106,14 +114,15 @@ def amount(value: object, *, decimal: str = "point") -> Decimal:
         example = "comma: 1.234,56" if decimal == "comma" else "point: 1,234.56"
         raise FieldError(f"{shown(raw)} is not an amount (decimal {example})")
     number = number.replace(group, "").replace(mark, ".")
+    # Checked before Decimal arithmetic: 27 digits and more overflow its 28-digit context.
+    if len(number.lstrip("-").split(".")[0].lstrip("0")) > INTEGER_DIGITS:
+        raise FieldError(f"{shown(raw)} {TOO_LARGE}")
     try:
         result = Decimal(number)
     except InvalidOperation:
         raise FieldError(f"{shown(raw)} is not an amount") from None
     if result != result.quantize(Decimal("0.01")):
         raise FieldError(f"{shown(raw)} has more than 2 decimals")
-    if abs(result) >= _LIMIT:
-        raise FieldError(f"{shown(raw)} is too large")
     return -result if negative else result
 
 
@@ -137,9 +146,12 @@ def date(value: object, *, date_format: str = "iso") -> datetime.date:
         raise FieldError(f"{shown(raw)} is not a date ({spelled})")
     parts = dict(zip(order, (int(group) for group in match.groups()), strict=True))
     try:
-        return datetime.date(parts["y"], parts["m"], parts["d"])
+        result = datetime.date(parts["y"], parts["m"], parts["d"])
     except ValueError:
         raise FieldError(f"{shown(raw)} is not a date") from None
+    if not FIRST_YEAR <= result.year <= LAST_YEAR:
+        raise FieldError(f"{shown(raw)} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
+    return result
 
 
 def currency(value: object) -> str:

@@ -309,6 +309,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "communications.tasks.schedule_daily_reminders",
         "schedule": 60.0,
     },
+    # An import's check whose publish failed (broker down) or whose worker died.
+    "resend-stalled-imports": {
+        "task": "imports.tasks.resend_stalled_imports",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     # Proves beat and a worker alive to /healthz; a tick not run within a minute is dropped.
     "beat-heartbeat": {
         "task": "ops.tasks.beat_heartbeat",

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from . import record_fields as read
 from .balances import InvoiceState, customers_renamed, invoices_changed, state_of
 from .models import ChangeSource, Customer, CustomerChange, Invoice, Tenant
+from .validators import validate_recipient_count
 
 CUSTOMER_COLUMNS = ("customer_id", "name", "billing_email", "cc_emails", "reminders_paused")
 INVOICE_COLUMNS = (
@@ -204,6 +206,13 @@ def _read_customer(record, report, formats, seen) -> tuple[str, dict, int] | Non
     for name in ("name", "billing_email"):
         if name in record.values and read.is_blank(record.values[name]):
             values.fail(name, "is required")
+    if fields["cc_emails"]:
+        try:
+            validate_recipient_count(
+                billing_email=fields["billing_email"], cc_emails=fields["cc_emails"]
+            )
+        except ValidationError as error:
+            values.fail("cc_emails", error.messages[0])
     if key is None or not values.valid or not _first_seen(seen, key, values, "customer_id"):
         return None
     return (

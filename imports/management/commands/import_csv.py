@@ -10,7 +10,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from imports import messages as say
-from imports.forms import DATE_CHOICES, DECIMAL_CHOICES, ENCODING_CHOICES
+from imports.forms import DATE_CHOICES, DECIMAL_CHOICES, DELIMITER_CHOICES, ENCODING_CHOICES
 from imports.jobs import ImportOptions, error_dicts, run_upsert
 from imports.reader import KINDS, CsvFile, FileRejected
 from yaypay_mail.models import Tenant
@@ -26,6 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--kind", required=True, choices=KINDS)
         parser.add_argument("--dry-run", action="store_true", help="check only, write nothing")
         parser.add_argument("--encoding", default="auto", choices=[c for c, _ in ENCODING_CHOICES])
+        parser.add_argument(
+            "--delimiter", default="auto", choices=[c for c, _ in DELIMITER_CHOICES]
+        )
         parser.add_argument("--decimal", default="point", choices=[c for c, _ in DECIMAL_CHOICES])
         parser.add_argument("--date-format", default="iso", choices=[c for c, _ in DATE_CHOICES])
         parser.add_argument("--sync", default="upsert", choices=SYNC_MODES)
@@ -42,6 +45,7 @@ class Command(BaseCommand):
             decimal=opts["decimal"],
             date_format=opts["date_format"],
             sync=opts["sync"],
+            delimiter=opts["delimiter"],
         )
         check = self._run(opts["file"], tenant, options, dry_run=True, label="checking")
         if check is None or opts["dry_run"] or check.error_count:
@@ -57,7 +61,12 @@ class Command(BaseCommand):
     def _run(self, path: str, tenant, options: ImportOptions, *, dry_run: bool, label: str):
         try:
             with open(path, "rb") as stream:
-                csv_file = CsvFile(stream, kind=options.kind, encoding=options.encoding)
+                csv_file = CsvFile(
+                    stream,
+                    kind=options.kind,
+                    encoding=options.encoding,
+                    delimiter=options.delimiter,
+                )
                 bar = ProgressBar(label, csv_file, self.stderr)
                 report = run_upsert(
                     tenant=tenant,
