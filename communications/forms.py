@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 
 from yaypay_mail.formatting import locale_choices
 
@@ -44,10 +45,14 @@ class ReminderSettingsForm(forms.ModelForm):
         help_texts = {
             "interval_days": "A customer with overdue invoices gets at most one reminder this often.",
             "sending_hour": "The hour (0-23) in the time zone below when reminders go out.",
-            "per_minute_limit": "Microsoft 365 allows 30 messages a minute; with a connected "
-            "Microsoft 365 mailbox that limit applies even if this one is higher.",
-            "per_day_limit": "Gmail allows 2,000 messages a day; with a connected Google "
-            "mailbox that limit applies even if this one is higher.",
+            "per_minute_limit": "Counts messages. Microsoft 365 allows 30 messages a minute; "
+            "with a connected Microsoft 365 mailbox that limit applies even if this one is "
+            "higher.",
+            "per_day_limit": "Counts recipients: an email to one address with two in Cc counts "
+            "3. Microsoft 365 allows 10,000 recipients a day and Google Workspace 2,000 "
+            "messages; with a connected mailbox the lower figure applies. Through YayPay's "
+            "gateway, at most {gateway:,} recipients a day. What is over waits for the next "
+            "day, first in line.",
         }
         widgets = {
             "interval_days": forms.NumberInput(attrs={"min": 1, "max": 365}),
@@ -55,6 +60,11 @@ class ReminderSettingsForm(forms.ModelForm):
             "per_minute_limit": forms.NumberInput(attrs={"min": 1}),
             "per_day_limit": forms.NumberInput(attrs={"min": 1}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["per_day_limit"]
+        field.help_text = field.help_text.format(gateway=settings.GATEWAY_DAILY_RECIPIENTS)
 
     def clean_time_zone(self) -> str:
         value = self.cleaned_data["time_zone"].strip()

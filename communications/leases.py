@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -24,7 +25,15 @@ from django.utils import timezone
 from settings_app.smtp_errors import INTERRUPTED, SendFailure, Stage
 
 from .counts import count_claimed_as_sent, lock_tenant_counts
-from .limits import apply_route_caps, check_allowance, with_route
+from .limits import (
+    Allowance,
+    apply_route_caps,
+    check_allowance,
+    daily_limit_reason,
+    next_local_midnight,
+    recipients_of,
+    with_route,
+)
 from .models import OutboundEmail, ReminderSettings, Status
 from .outcomes import record_failure
 
@@ -64,26 +73,29 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
         # workers cannot both spend the same sending allowance.
         limits = with_route(ReminderSettings.objects.select_for_update()).get(tenant_id=tenant_id)
         apply_route_caps(limits, route=limits.route)
-        allowance = check_allowance(tenant_id=tenant_id, limits=limits, now=now)
+        allowance = check_allowance(tenant_id=tenant_id, limits=limits, now=now, route=limits.route)
         if allowance.remaining <= 0:
-            # Beat's drain leaves the tenant alone until its limits free, instead of
-            # kicking a worker every minute to find this again. A kick meanwhile (new
-            # mail, a resend) still gets here and finds nothing, cheaply.
-            if limits.held_until != allowance.frees_at:
-                ReminderSettings.objects.filter(pk=limits.pk).update(held_until=allowance.frees_at)
+            _hold(limits, allowance, due_now)
             return []
-        if limits.held_until is not None:
-            ReminderSettings.objects.filter(pk=limits.pk).update(held_until=None)
         # Before any outbox row: the order count_changes and a rebuild take them in.
         lock_tenant_counts(tenant_id)
         due = due_now.order_by("next_attempt_at", "id")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
-        picked = list(
-            due.values_list("id", "created_at", "counted_status")[: min(limit, allowance.remaining)]
-        )
-        if not picked:
+        candidates = due.values_list(
+            "id", "created_at", "counted_status", "to_addresses", "cc_addresses"
+        )[: min(limit, allowance.messages)]
+        candidates = list(candidates)
+        if not candidates:
             return []
+        picked = _within_recipients(candidates, allowance)
+        if not picked:
+            # The next message alone has more recipients than today has left.
+            midnight = next_local_midnight(now, limits.time_zone)
+            _hold(limits, replace(allowance, frees_at=midnight, day_used_up=True), due_now)
+            return []
+        if limits.held_until is not None:
+            ReminderSettings.objects.filter(pk=limits.pk).update(held_until=None)
         ids = [pk for pk, _created_at, _counted in picked]
         # Guarded by status: on databases without SKIP LOCKED the UPDATE itself decides.
         claimed = OutboundEmail.objects.filter(id__in=ids, status=Status.QUEUED).update(
@@ -110,6 +122,40 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
         .select_related("tenant", "customer")  # reminders are re-rendered before sending
         .order_by("id")
     )
+
+
+def _within_recipients(candidates: list[tuple], allowance: Allowance) -> list:
+    """The candidates, in order, for as long as their recipients fit today's room."""
+    picked, room = [], allowance.recipients
+    for pk, created_at, counted, to, cc in candidates:
+        room -= recipients_of(to, cc, day_limit=allowance.day_limit)
+        if room < 0:
+            break
+        picked.append((pk, created_at, counted))
+    return picked
+
+
+def _hold(limits: ReminderSettings, allowance: Allowance, due_now) -> None:
+    """No room: beat's drain leaves the tenant alone until its limits free, instead of
+    kicking a worker every minute to find this again. A kick meanwhile (new mail, a
+    resend) still gets here and finds nothing, cheaply. When a daily limit holds it,
+    the waiting mail says so and waits for the next day."""
+    frees_at = allowance.frees_at
+    if limits.held_until != frees_at:
+        ReminderSettings.objects.filter(pk=limits.pk).update(held_until=frees_at)
+    if allowance.day_used_up:
+        reason = daily_limit_reason(
+            allowance.day_code,
+            limit=allowance.day_limit,
+            until=frees_at,
+            time_zone=limits.time_zone,
+        )
+        due_now.filter(next_attempt_at__lt=frees_at).update(
+            next_attempt_at=frees_at,
+            error_code=allowance.day_code,
+            error_message=reason,
+            updated_at=timezone.now(),
+        )
 
 
 def tenants_to_drain(*, now: datetime) -> list[int]:

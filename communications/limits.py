@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 
-from settings_app.models import OutgoingEmailSettings
+from settings_app.models import OutgoingEmailSettings, UseServer
 from settings_app.oauth_providers import ROUTE_CAPS
 
 from .models import DeliveryAttempt, OutboundEmail, ReminderSettings, Status
@@ -32,10 +33,24 @@ def next_local_midnight(now: datetime, time_zone: str) -> datetime:
 
 @dataclass(frozen=True)
 class Allowance:
-    remaining: int
-    # When remaining <= 0: the earliest time it may be positive again (beat's drain skips
+    """Room left right now: `messages` under the per-minute limit, `recipients` (To + Cc)
+    under the per-day limits."""
+
+    messages: int
+    recipients: int
+    # When there is no room: the earliest time there may be again (beat's drain skips
     # the tenant until then). None while there is room.
     frees_at: datetime | None = None
+    # The daily limit that binds: the tenant's ("daily_limit") or, on the gateway, its
+    # share of the gateway ("gateway_daily_limit"), and that limit's size.
+    day_code: str = "daily_limit"
+    day_limit: int = 0
+    # True when a daily limit is what stops it: the waiting mail then says so.
+    day_used_up: bool = False
+
+    @property
+    def remaining(self) -> int:
+        return min(self.messages, self.recipients)
 
 
 def with_route(queryset):
@@ -57,35 +72,82 @@ def apply_route_caps(limits: ReminderSettings, *, route: str | None) -> None:
         limits.per_day_limit = min(limits.per_day_limit, per_day)
 
 
-def check_allowance(*, tenant_id: int, limits: ReminderSettings, now: datetime) -> Allowance:
-    """Messages the tenant may still send: tries in the last minute and since the local
-    midnight count, and so do messages other workers are sending right now."""
-    in_flight = OutboundEmail.objects.filter(tenant_id=tenant_id, status=Status.SENDING).count()
-    tries = DeliveryAttempt.objects.filter(tenant_id=tenant_id)
-    minute_tries = tries.filter(at__gt=now - WINDOW)
-    last_minute = minute_tries.count()
-    today = tries.filter(at__gte=local_day_start(now, limits.time_zone)).count()
-    per_minute = limits.per_minute_limit - last_minute - in_flight
-    per_day = limits.per_day_limit - today - in_flight
-    remaining = min(per_minute, per_day)
-    if remaining > 0:
-        return Allowance(remaining)
+def is_gateway(route: str | None) -> bool:
+    # No settings row yet means the default: the gateway.
+    return route in (None, "", UseServer.GATEWAY)
+
+
+def check_allowance(
+    *, tenant_id: int, limits: ReminderSettings, now: datetime, route: str | None = None
+) -> Allowance:
+    """Room the tenant has: tries in the last minute count against the per-minute limit,
+    recipients of tries since the local midnight against the per-day limit (and, on the
+    gateway, against GATEWAY_DAILY_RECIPIENTS), and so do messages other workers are
+    sending right now."""
+    in_flight = list(
+        OutboundEmail.objects.filter(tenant_id=tenant_id, status=Status.SENDING).values_list(
+            "to_addresses", "cc_addresses"
+        )
+    )
+    in_flight_recipients = sum(len(to or ()) + len(cc or ()) for to, cc in in_flight)
+    day_start = local_day_start(now, limits.time_zone)
+    minute_start = now - WINDOW
+    today = Q(at__gte=day_start)
+    counted = DeliveryAttempt.objects.filter(
+        tenant_id=tenant_id, at__gte=min(day_start, minute_start)
+    ).aggregate(
+        last_minute=Count("id", filter=Q(at__gt=minute_start)),
+        day=Coalesce(Sum("recipients", filter=today), 0),
+        gateway_day=Coalesce(Sum("recipients", filter=today & Q(route=UseServer.GATEWAY)), 0),
+    )
+    last_minute = counted["last_minute"]
+    per_minute = limits.per_minute_limit - last_minute - len(in_flight)
+    day_limit, day_used, code = limits.per_day_limit, counted["day"], "daily_limit"
+    if is_gateway(route):
+        gateway_room = settings.GATEWAY_DAILY_RECIPIENTS - counted["gateway_day"]
+        if gateway_room < day_limit - day_used:
+            day_limit, day_used = settings.GATEWAY_DAILY_RECIPIENTS, counted["gateway_day"]
+            code = "gateway_daily_limit"
+    per_day = day_limit - day_used - in_flight_recipients
+    if per_minute > 0 and per_day > 0:
+        return Allowance(per_minute, per_day, day_code=code, day_limit=day_limit)
 
     # Messages in flight become tries (or go back to the queue) within a lease.
     soon = now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
     frees = []
+    day_used_up = per_day <= 0 and day_used >= day_limit
     if per_day <= 0:
-        frees.append(
-            next_local_midnight(now, limits.time_zone) if today >= limits.per_day_limit else soon
-        )
+        frees.append(next_local_midnight(now, limits.time_zone) if day_used_up else soon)
     if per_minute <= 0:
-        oldest = minute_tries.order_by("at").values_list("at", flat=True).first()
+        oldest = (
+            DeliveryAttempt.objects.filter(tenant_id=tenant_id, at__gt=minute_start)
+            .order_by("at")
+            .values_list("at", flat=True)
+            .first()
+        )
         if last_minute >= limits.per_minute_limit and oldest is not None:
             frees.append(oldest + WINDOW)
         else:
             frees.append(soon)
-    return Allowance(remaining, max(frees))
+    return Allowance(per_minute, per_day, max(frees), code, day_limit, day_used_up)
 
 
-def sending_allowance(*, tenant_id: int, limits: ReminderSettings, now: datetime) -> int:
-    return check_allowance(tenant_id=tenant_id, limits=limits, now=now).remaining
+def daily_limit_reason(code: str, *, limit: int, until: datetime, time_zone: str) -> str:
+    local = until.astimezone(ZoneInfo(time_zone))
+    when = f"{local:%Y-%m-%d %H:%M} ({time_zone})"
+    if code == "gateway_daily_limit":
+        return (
+            f"Waiting for tomorrow: YayPay's shared gateway takes at most {limit:,} recipients "
+            f"a day from each company, and today's are used. It goes out after {when}. "
+            "To send more, set up your own mailbox in Settings | Email | Outgoing emails."
+        )
+    return (
+        f"Waiting for tomorrow: today's limit of {limit:,} recipients (To + Cc) is reached. "
+        f"It goes out after {when}. The limit is in Settings | Reminders."
+    )
+
+
+def recipients_of(to: list | None, cc: list | None, *, day_limit: int) -> int:
+    """What one message costs against the day: a message bigger than the whole day's
+    limit costs the whole day, so that it still goes out, alone, on a fresh day."""
+    return min(len(to or ()) + len(cc or ()), max(day_limit, 1))
