@@ -9,8 +9,8 @@ from django.contrib.auth.forms import PasswordResetForm
 
 from yaypay_mail.auth import normalise_login
 
+from .enqueue import enqueue_password_reset
 from .reset_mail import accounts_for
-from .tasks import send_password_reset
 
 
 class NFKCEmailField(forms.EmailField):
@@ -28,9 +28,8 @@ class PasswordResetRequestForm(PasswordResetForm):
     def get_users(self, email):
         return iter(accounts_for(email))
 
-    def save(self, *, domain_override=None, use_https=False, request=None, **kwargs):
+    def save(self, **kwargs) -> None:
         """Enqueue the task on commit, for any address: whether it has an account is
-        decided in the worker, so the response is the same and as fast either way."""
-        domain = domain_override or request.get_host()
-        base_url = f"{'https' if use_https else 'http'}://{domain}"
-        send_password_reset.delay_on_commit(normalise_login(self.cleaned_data["email"]), base_url)
+        decided in the worker, so the response is the same and as fast either way. The
+        link is built from SITE_URL there; the request's Host never reaches the mail."""
+        enqueue_password_reset(normalise_login(self.cleaned_data["email"]))

@@ -28,18 +28,19 @@ def accounts_for(email: str) -> list:
     return [user for user in users if user.has_usable_password()]
 
 
-def reset_url(user, base_url: str) -> str:
+def reset_url(user) -> str:
+    """The link on SITE_URL, the public address: never the Host a request came with."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    return base_url + reverse("password_reset_confirm", args=[uid, token])
+    return settings.SITE_URL + reverse("password_reset_confirm", args=[uid, token])
 
 
-def send_reset_mail(*, login: str, base_url: str) -> int:
+def send_reset_mail(*, login: str) -> int:
     """Mail a reset link to each account whose normalised login is `login` (none or one),
     at the address stored for it. Returns how many were sent; raises SendFailure."""
     sent = 0
     for user in accounts_for(login):
-        context = {"user": user, "email": user.email, "reset_url": reset_url(user, base_url)}
+        context = {"user": user, "email": user.email, "reset_url": reset_url(user)}
         subject = render_to_string("accounts/password_reset_subject.txt", context)
         message = build_message(
             from_email=settings.DEFAULT_FROM_EMAIL,

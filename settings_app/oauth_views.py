@@ -30,11 +30,10 @@ def _provider_or_404(name: str) -> ProviderConfig:
     return config
 
 
-def redirect_uri(request, name: str) -> str:
-    path = reverse("oauth_callback", args=[name])
-    if settings.OAUTH_REDIRECT_BASE:
-        return settings.OAUTH_REDIRECT_BASE + path
-    return request.build_absolute_uri(path)
+def redirect_uri(name: str) -> str:
+    """The callback on the public address, never on the request's Host (the client's)."""
+    base = settings.OAUTH_REDIRECT_BASE or settings.SITE_URL
+    return base + reverse("oauth_callback", args=[name])
 
 
 @require_GET
@@ -43,7 +42,7 @@ def connect(request, provider: str):
     config = _provider_or_404(provider)
     url, flow = start(
         config,
-        redirect_uri=redirect_uri(request, provider),
+        redirect_uri=redirect_uri(provider),
         tenant_id=request.tenant.pk,
         user_id=request.user.pk,
         admin=request.GET.get("admin_consent") == "1" and provider == "microsoft",

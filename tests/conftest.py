@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 
@@ -10,6 +11,30 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytest_plugins = ["tests.smtp_fixtures", "tests.oauth_fixtures"]
+
+
+@pytest.fixture(scope="session")
+def refused_port():
+    """A loopback port this session owns and never listens on: a connect to it is
+    refused at once, and nothing else (`make run`, another test run) can take it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _gateway_nowhere(settings, refused_port):
+    """Every test starts with the platform gateway on `refused_port`, not on the
+    development default 127.0.0.1:1025, where `make run`'s catcher may be listening (a
+    test run beside it would deliver there). A test that reads gateway mail points the
+    gateway at its own server (the `gateway` fixture)."""
+    settings.DEFAULT_GATEWAY = {
+        "HOST": "127.0.0.1",
+        "PORT": refused_port,
+        "ENCRYPTION": "none",
+        "USERNAME": "",
+        "PASSWORD": "",
+    }
 
 
 @pytest.fixture

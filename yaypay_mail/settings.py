@@ -66,6 +66,29 @@ _check_fernet_keys(FERNET_KEYS)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
+
+def _parse_site_url(value: str) -> str:
+    """SITE_URL as scheme://host[:port][/path], without a trailing slash."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            "SITE_URL must be the public base URL, like https://mail.example.com."
+        )
+    return value.rstrip("/")
+
+
+# Every link in an email, and the OAuth redirect default, start with this; never with the
+# request's Host header, which the client chooses (a reset link to an attacker's port).
+SITE_URL = env.str("SITE_URL", default="")
+if not SITE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SITE_URL must be set when DEBUG is off: the public base URL that links in emails "
+            "use, like https://mail.example.com."
+        )
+    SITE_URL = "http://127.0.0.1:8000"
+SITE_URL = _parse_site_url(SITE_URL)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -384,7 +407,7 @@ MICROSOFT_TENANT = env.str("MICROSOFT_TENANT", default="common")
 GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="")
 GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="")
 # Where providers send the admin back: https://app.example.com (no trailing slash). Empty:
-# the address the admin's browser used for the settings page.
+# SITE_URL.
 OAUTH_REDIRECT_BASE = env.str("OAUTH_REDIRECT_BASE", default="").rstrip("/")
 MICROSOFT_AUTHORITY_URL = env.str(
     "MICROSOFT_AUTHORITY_URL", default="https://login.microsoftonline.com"

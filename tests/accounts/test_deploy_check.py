@@ -27,7 +27,15 @@ def production_env(**extra: str) -> dict:
         for key, value in os.environ.items()
         if not key.startswith(("DJANGO_", "SECURE_", "CSRF_", "CELERY_", "DATABASE_"))
         and key
-        not in {"DEBUG", "SECRET_KEY", "FERNET_KEYS", "ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT"}
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "FERNET_KEYS",
+            "ALLOWED_HOSTS",
+            "TRUSTED_PROXY_COUNT",
+            "SITE_URL",
+            "OAUTH_REDIRECT_BASE",
+        }
     }
     env.update(
         DJANGO_SETTINGS_MODULE="yaypay_mail.settings",
@@ -35,6 +43,7 @@ def production_env(**extra: str) -> dict:
         SECRET_KEY=secrets.token_urlsafe(50),
         FERNET_KEYS=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="mail.yaypay.example",
+        SITE_URL="https://mail.yaypay.example",
         DATABASE_URL="sqlite:////tmp/yaypay-deploy-check.sqlite3",
         CELERY_BROKER_URL="redis://127.0.0.1:6379/15",
         DEFAULT_GATEWAY_URL="smtp+tls://relay:secret@smtp.yaypay.example:587",
@@ -89,6 +98,22 @@ def test_the_proxy_ssl_header_can_be_named_or_refused():
     bad = run("-c", PRINT_SETTINGS, SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto")
     assert bad.returncode != 0
     assert "SECURE_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO,https" in bad.stderr
+
+
+def test_production_needs_the_public_site_url():
+    missing = run("-c", PRINT_SETTINGS, SITE_URL="")
+    assert missing.returncode != 0
+    assert "SITE_URL must be set when DEBUG is off" in missing.stderr
+    for bad in ("mail.yaypay.example", "ftp://mail.yaypay.example", "https://x.example/?a=1"):
+        refused = run("-c", PRINT_SETTINGS, SITE_URL=bad)
+        assert refused.returncode != 0
+        assert "SITE_URL must be the public base URL" in refused.stderr
+    given = run(
+        "-c",
+        "import django; django.setup(); from django.conf import settings; print(settings.SITE_URL)",
+        SITE_URL="https://mail.yaypay.example/",
+    )
+    assert given.stdout.strip() == "https://mail.yaypay.example"
 
 
 def test_healthz_is_not_redirected_to_https(client, settings):

@@ -10,6 +10,12 @@ from django.test import Client
 
 REQUEST = "/accounts/password_reset/"
 DONE = "/accounts/password_reset/done/"
+SITE_URL = "https://mail.yaypay.example"
+
+
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    settings.SITE_URL = SITE_URL
 
 
 def ask(client: Client, email: str, address: str = "198.51.100.10"):
@@ -18,8 +24,9 @@ def ask(client: Client, email: str, address: str = "198.51.100.10"):
 
 def link_in(received) -> str:
     text = received.message.get_body(preferencelist=("plain",)).get_content()
-    (url,) = re.findall(r"http://testserver/accounts/reset/\S+/", text)
-    return url.removeprefix("http://testserver")
+    (url,) = re.findall(r"https?://\S+/accounts/reset/\S+/", text)
+    assert url.startswith(SITE_URL + "/")
+    return url.removeprefix(SITE_URL)
 
 
 def login(email: str, password: str):
@@ -51,7 +58,7 @@ def test_the_link_in_the_mail_sets_a_new_password(admin_a, gateway, ask_and_run)
     assert received.message["Subject"] == "Reset your YayPay password"
     html = received.message.get_body(preferencelist=("html",)).get_content()
     link = link_in(received)
-    assert f'href="http://testserver{link}"' in html
+    assert f'href="{SITE_URL}{link}"' in html
 
     client = Client()
     form = client.get(link, follow=True)
@@ -96,6 +103,37 @@ def test_the_mail_goes_to_the_stored_address_not_the_typed_one(admin_a, gateway,
     ask_and_run("ＡＤＭＩＮ@acme.example")
     (received,) = gateway.wait_for(1)
     assert received.rcpt_tos == ["admin@acme.example"]
+
+
+def test_a_hostile_host_header_never_reaches_the_mailed_link(
+    admin_a, gateway, settings, ask_and_run
+):
+    # ALLOWED_HOSTS does not look at the port, so this Host passes Django's check.
+    settings.ALLOWED_HOSTS = ["mail.yaypay.example"]
+    for host in ("mail.yaypay.example:31337", "mail.yaypay.example"):
+        client = Client(HTTP_HOST=host)
+        response, _ = ask_and_run("admin@acme.example", client=client)
+        assert response.status_code == 302
+    mails = gateway.wait_for(2)
+    for received in mails:
+        for kind in ("plain", "html"):
+            body = received.message.get_body(preferencelist=(kind,)).get_content()
+            assert "31337" not in body
+            assert f"{SITE_URL}/accounts/reset/" in body
+
+
+def test_the_request_answers_normally_with_the_broker_down(
+    transactional_db, admin_a, broker_down, caplog
+):
+    """The task is published after the commit; a broker that is down is logged, and the
+    page answers as it does for any address (it tells nothing either way)."""
+    client = Client(raise_request_exception=False)
+    response = ask(client, "admin@acme.example")
+    assert response.status_code == 302 and response.url == DONE
+    assert any(
+        "Broker unreachable" in record.getMessage() and record.levelname == "ERROR"
+        for record in caplog.records
+    )
 
 
 def test_a_gateway_failure_still_gives_the_same_answer(admin_a, settings, closed_port, ask_and_run):

@@ -299,3 +299,23 @@ def test_connecting_a_different_google_account_revokes_the_replaced_one(
 
 def test_disconnect_is_post_only(admin_client_a, oauth_env):
     assert admin_client_a.get("/settings/email/oauth/google/disconnect/").status_code == 405
+
+
+@pytest.mark.parametrize("provider", ["microsoft", "google"])
+def test_without_a_redirect_base_the_callback_is_on_site_url_not_the_requests_host(
+    admin_a, oauth_env, settings, provider
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    from django.test import Client
+
+    settings.OAUTH_REDIRECT_BASE = ""
+    settings.SITE_URL = "https://mail.yaypay.example"
+    settings.ALLOWED_HOSTS = ["mail.yaypay.example"]  # the port is not checked
+    client = Client(HTTP_HOST="mail.yaypay.example:31337")
+    client.force_login(admin_a, backend="yaypay_mail.auth.EmailBackend")
+    url = start_connect(client, provider)
+    (redirect_uri,) = parse_qs(urlsplit(url).query)["redirect_uri"]
+    assert redirect_uri == (
+        f"https://mail.yaypay.example/settings/email/oauth/{provider}/callback/"
+    )

@@ -27,6 +27,7 @@ def start(**env) -> subprocess.CompletedProcess:
             "CELERY_EAGER",
         }
     }
+    clean["SITE_URL"] = "https://mail.yaypay.example"  # required with DEBUG off
     clean.update(env)
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
