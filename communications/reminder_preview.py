@@ -1,5 +1,6 @@
 """The settings page's preview: the reminder as a sample customer would receive it, from
-the text being edited (saved or not), in the tenant's locale."""
+the text being edited (saved or not), in the tenant's locale: two overdue invoices and
+an open credit note."""
 
 from __future__ import annotations
 
@@ -39,6 +40,23 @@ def sample_invoices(tenant: Tenant, customer: Customer, today: datetime.date) ->
     ]
 
 
+def sample_credits(tenant: Tenant, customer: Customer, today: datetime.date) -> list[Invoice]:
+    """One open credit note, so the admin sees how credits are listed and netted."""
+    amount = Decimal("-250.00")
+    return [
+        Invoice(
+            tenant=tenant,
+            customer=customer,
+            number="CR-1090",
+            issued_on=today - datetime.timedelta(days=20),
+            due_on=today - datetime.timedelta(days=20),
+            amount=amount,
+            open_balance=amount,
+            currency=tenant.default_currency or "USD",
+        )
+    ]
+
+
 def render_preview(tenant: Tenant, fields: dict, logo: tuple[bytes | None, str]) -> RenderedEmail:
     """`fields`: subject, opening, closing, how_to_pay, contact_line as typed (checked
     by ReminderTemplateForm); `logo`: (bytes or None, content type) as it would be saved."""
@@ -56,6 +74,7 @@ def render_preview(tenant: Tenant, fields: dict, logo: tuple[bytes | None, str])
         tenant=tenant,
         customer=customer,
         invoices=sample_invoices(tenant, customer, today),
+        credits=sample_credits(tenant, customer, today),
         today=today,
         look=look,
         logo_src=data_url(data, content_type) if data else "",

@@ -5,7 +5,24 @@
   var form = document.getElementById("reminder-email-form");
   var frame = document.getElementById("reminder-preview");
   var status = document.getElementById("preview-status");
-  if (!form || !frame || !window.fetch || !window.FormData) {
+  if (!frame) {
+    return;
+  }
+
+  // The frame takes the email's height, so a phone shows it whole in the page's own
+  // scroll instead of a second scroll box that cuts it off. Reading its height needs
+  // allow-same-origin; the frame still runs no script (no allow-scripts).
+  function fit() {
+    var body = frame.contentDocument && frame.contentDocument.body;
+    if (body) {
+      frame.style.height = Math.ceil(body.getBoundingClientRect().height) + 2 + "px";
+    }
+  }
+  frame.addEventListener("load", fit);
+  window.addEventListener("resize", fit);
+  fit();
+
+  if (!form || !window.fetch || !window.FormData) {
     return;
   }
   var timer = null;
