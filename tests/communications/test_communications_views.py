@@ -211,8 +211,8 @@ def test_the_detail_shows_headers_body_status_reason_server_reply_and_attempts(
     assert "Dear customer," in page
     assert ">Error<" in page
     assert "The mail server refused the username or password." in page
-    assert "Server code: 535" in page
     assert '<td data-label="Stage">auth</td>' in page
+    assert '<td data-label="Code">535</td>' in page
     # A login failure's attempt shows the product's reason, never the server's text.
     assert "hunter2" not in page
     assert "The mail server refused the login." in page

@@ -87,7 +87,7 @@ def test_a_sent_emails_earlier_failures_keep_their_reasons_in_the_tenants_zone(
     ):
         DeliveryAttempt.objects.create(
             tenant=tenant_a, email=email, at=at, outcome=outcome, stage=stage,
-            smtp_code=code, reply=reply,
+            smtp_code=code, reply=reply, route="smtp",
         )  # fmt: skip
     page = detail(collector_client_a, email)
     assert "When (America/New_York)" in page
@@ -96,6 +96,7 @@ def test_a_sent_emails_earlier_failures_keep_their_reasons_in_the_tenants_zone(
         [
             "2026-11-26 09:00:05",
             "Temporary failure, will retry",
+            "Your server (SMTP)",
             "rcpt",
             "451",
             "4.3.0 Mailbox busy, try later",
@@ -103,12 +104,13 @@ def test_a_sent_emails_earlier_failures_keep_their_reasons_in_the_tenants_zone(
         [
             "2026-11-26 09:05:05",
             "Temporary failure, will retry",
+            "Your server (SMTP)",
             "auth",
             "454",
             "The mail server refused the login. Check the Username and Password in "
             "Settings | Email | Outgoing emails.",
         ],
-        ["2026-11-26 09:10:05", "Sent", "—", "—", "—"],
+        ["2026-11-26 09:10:05", "Sent", "Your server (SMTP)", "—", "—", "—"],
     ]
     assert "hunter2" not in page
 
@@ -116,3 +118,54 @@ def test_a_sent_emails_earlier_failures_keep_their_reasons_in_the_tenants_zone(
 def test_another_tenants_email_answers_404(admin_client_b, tenant_a):
     email = make_email(tenant_a, status=Status.ERROR)
     assert admin_client_b.get(f"/communications/{email.pk}/").status_code == 404
+
+
+def test_a_sent_email_shows_the_from_it_went_out_with_not_todays(
+    collector_client_a, tenant_a, gateway
+):
+    from communications.delivery import deliver_due
+    from tests.communications.outbox_helpers import queue, use_smtp
+
+    OutgoingEmailSettings.objects.filter(pk=settings_for(tenant_a).pk).update(
+        use_server="gateway", from_email="billing@acme.example"
+    )
+    (email,) = queue(tenant_a, 1, kick=False)
+    assert deliver_due(tenant_id=tenant_a.pk) == 1
+    received = gateway.wait_for(1)[0].message
+    # Later the tenant moves to its own server, with another From.
+    use_smtp(tenant_a, 2525, from_email="ar@acme.example", sender_name="Acme AR")
+
+    page = detail(collector_client_a, email)
+    assert dd(page, "from") == "Acme Corp via YayPay &lt;no-reply@yaypay.com&gt; (as it went out)"
+    assert received["From"] == "Acme Corp via YayPay <no-reply@yaypay.com>"
+    assert dd(page, "reply-to") == "billing@acme.example" == received["Reply-To"]
+    assert dd(page, "route") == "YayPay gateway"
+    assert attempt_rows(page)[0][1:3] == ["Sent", "YayPay gateway"]
+
+
+def test_an_errors_reason_and_the_servers_reply_are_each_said_once(collector_client_a, tenant_a):
+    from settings_app.smtp_errors import SendFailure
+
+    failure = SendFailure(
+        code="recipient_refused",
+        message="The server refused the recipient ap@initech.example.",
+        hint="Correct the address, then resend.",
+        smtp_code=550,
+        smtp_reply="5.1.1 <ap@initech.example>: Recipient address rejected: User unknown",
+    )
+    email = make_email(
+        tenant_a,
+        status=Status.ERROR,
+        error_code=failure.code,
+        error_message=failure.full_text(),
+        smtp_code=550,
+        smtp_reply=failure.smtp_reply,
+    )
+    DeliveryAttempt.objects.create(
+        tenant=tenant_a, email=email, at=email.created_at, outcome=Outcome.ERROR,
+        stage="rcpt", smtp_code=550, reply=failure.smtp_reply, route="smtp",
+    )  # fmt: skip
+    page = detail(collector_client_a, email)
+    assert page.count("Recipient address rejected") == 1
+    assert page.count("The server refused the recipient") == 1
+    assert "Correct the address, then resend." in page
