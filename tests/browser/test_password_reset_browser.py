@@ -10,8 +10,9 @@ import pytest
 
 @pytest.mark.usefixtures("eager_tasks")
 def test_a_user_resets_a_forgotten_password_through_the_emailed_link(
-    live_server, page, admin_a, gateway
+    live_server, page, admin_a, gateway, settings
 ):
+    settings.SITE_URL = live_server.url  # links in emails start with SITE_URL
     page.goto(f"{live_server.url}/accounts/login/")
     page.click("text=Forgot your password?")
     page.fill("input[name=email]", "Admin@Acme.example")
