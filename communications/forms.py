@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 
 from yaypay_mail.formatting import locale_choices
+from yaypay_mail.validators import reject_invisible_controls
 
 from .logo import LogoError, read_logo
 from .models import ReminderSettings, ReminderTemplate
@@ -12,6 +13,9 @@ from .time_zones import canonical_time_zone
 
 # The longest opening, closing or payment text: a few paragraphs, not a document.
 MAX_PARAGRAPH = 2000
+# Fields that become a header or one line of the email: a line break is refused, not
+# quietly collapsed when the email is sent.
+SINGLE_LINE = ("subject", "contact_line")
 
 
 class ReminderSettingsForm(forms.ModelForm):
@@ -131,6 +135,14 @@ class ReminderTemplateForm(forms.ModelForm):
         for name in self.Meta.fields:
             value = cleaned.get(name)
             if not value:
+                continue
+            if name in SINGLE_LINE and ("\r" in value or "\n" in value):
+                self.add_error(name, "Must be one line: remove the line break.")
+                continue
+            try:
+                reject_invisible_controls(value)
+            except forms.ValidationError as error:
+                self.add_error(name, error)
                 continue
             if name in ("opening", "closing", "how_to_pay") and len(value) > MAX_PARAGRAPH:
                 self.add_error(name, f"At most {MAX_PARAGRAPH:,} characters.")
