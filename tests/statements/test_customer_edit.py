@@ -250,3 +250,62 @@ def test_history_lists_the_latest_changes_first_including_imports(
         history.index("Name: Initech Inc → Initech")
     )
     assert "CSV import" in history
+
+
+def many(count: int) -> str:
+    return ", ".join(f"cc{n}@initech.example" for n in range(count))
+
+
+def test_more_than_50_recipients_is_a_field_error_and_nothing_is_saved(admin_client_a, initech):
+    response = admin_client_a.post(edit_url(initech), form_data(cc_emails=many(50)))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "at most 50 addresses in To and Cc together" in page
+    assert 'id="field-cc_emails"' in page
+    initech.refresh_from_db()
+    assert initech.cc_emails == ["cfo@initech.example"]
+    assert not CustomerChange.objects.exists()
+
+
+def test_49_cc_addresses_and_the_billing_email_are_saved(admin_client_a, initech):
+    response = admin_client_a.post(edit_url(initech), form_data(cc_emails=many(49)))
+    assert response.status_code == 302
+    initech.refresh_from_db()
+    assert len(initech.cc_emails) == 49
+
+
+def test_the_service_refuses_too_many_recipients_too(initech, admin_a):
+    from django.core.exceptions import ValidationError
+
+    from yaypay_mail.customer_services import customer_update
+
+    cc = [f"cc{n}@initech.example" for n in range(60)]
+    with pytest.raises(ValidationError, match="at most 50 addresses in To and Cc together"):
+        customer_update(customer=initech, actor=admin_a, data={"cc_emails": cc})
+    initech.refresh_from_db()
+    assert initech.cc_emails == ["cfo@initech.example"]
+
+
+def test_another_tenants_admin_cannot_edit(admin_client_b, initech):
+    response = admin_client_b.post(edit_url(initech), form_data(cc_emails=many(2)))
+    assert response.status_code == 404
+    initech.refresh_from_db()
+    assert initech.cc_emails == ["cfo@initech.example"]
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2067", "\u200b", "\ufeff"])
+def test_a_reason_with_an_invisible_control_character_is_refused(
+    admin_client_a, collector_client_a, initech, char
+):
+    response = admin_client_a.post(
+        edit_url(initech), form_data(reminders_paused="on", pause_reason=f"Dispute{char} open")
+    )
+    assert response.status_code == 400
+    assert f"(found U+{ord(char):04X})" in response.content.decode()
+    response = collector_client_a.post(
+        f"/customers/{initech.pk}/pause/", {"reason": f"Dispute{char}"}
+    )
+    assert response.status_code == 400
+    initech.refresh_from_db()
+    assert initech.reminders_paused is False
+    assert not CustomerChange.objects.exists()

@@ -275,3 +275,61 @@ def test_a_full_sync_with_no_invoices_is_refused(tenant_a, initech):
     assert errors(report) == [(0, "sync", report.errors[0].message)]
     assert "every open invoice would be marked paid" in report.errors[0].message
     assert not Invoice.objects.get(number="INV-1").paid
+
+
+def test_an_amount_past_12_digits_is_refused_naming_the_limit(tenant_a, initech):
+    row = {"invoice_number": "INV-1", "customer_id": "C-1", "due_date": "2026-01-31"}
+    report = invoices(
+        tenant_a,
+        {**row, "amount": "1" * 27},
+        {**row, "invoice_number": "INV-2", "amount": "1.000.000.000.000,00"},
+        formats=Formats(decimal="point"),
+    )
+    assert [(e.position, e.field) for e in report.errors] == [(2, "amount"), (3, "amount")]
+    assert "at most 12 digits before the decimal point" in report.errors[0].message
+    big = invoices(
+        tenant_a,
+        {**row, "invoice_number": "INV-3", "amount": "1.000.000.000.000,00"},
+        formats=Formats(decimal="comma"),
+    )
+    assert "at most 12 digits before the decimal point" in big.errors[0].message
+    assert not Invoice.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("due", "ok"),
+    [("1900-01-01", True), ("2200-12-31", True), ("1899-12-31", False), ("2201-01-01", False)],
+)
+def test_invoice_dates_must_fall_between_1900_and_2200(tenant_a, initech, due, ok):
+    row = {"invoice_number": "INV-1", "customer_id": "C-1", "due_date": due, "amount": "5"}
+    report = invoices(tenant_a, row)
+    assert report.applied is ok
+    if not ok:
+        assert errors(report) == [(2, "due_date", f"{due} is outside the years 1900 to 2200")]
+
+
+@pytest.mark.parametrize("char", ["\u202a", "\u202e", "\u2066", "\u2069", "\u200b", "\ufeff"])
+def test_text_with_invisible_control_characters_is_refused(tenant_a, initech, char):
+    report = customers(tenant_a, {**ACME, "customer_id": "C-2", "name": f"Evil{char}Corp"})
+    assert [(e.field, f"U+{ord(char):04X}" in e.message) for e in report.errors] == [("name", True)]
+    row = {"invoice_number": f"INV{char}1", "customer_id": "C-1", "due_date": "2026-01-31"}
+    assert errors(invoices(tenant_a, {**row, "amount": "5"}))[0][1] == "invoice_number"
+    assert not Customer.objects.filter(external_id="C-2").exists()
+    assert not Invoice.objects.exists()
+
+
+def test_a_customer_reaches_at_most_max_recipients(tenant_a, settings):
+    settings.MAX_RECIPIENTS = 4
+    fits = customers(tenant_a, {**ACME, "cc_emails": "a@x.example;b@x.example;c@x.example"})
+    assert fits.applied
+    report = customers(
+        tenant_a, {**ACME, "cc_emails": "a@x.example;b@x.example;c@x.example;d@x.example"}
+    )
+    assert [(e.field, e.message) for e in report.errors] == [
+        (
+            "cc_emails",
+            "A reminder can have at most 4 addresses in To and Cc together: the billing "
+            "email and up to 3 CC addresses (5 given).",
+        )
+    ]
+    assert len(Customer.objects.get(external_id="C-1").cc_emails) == 3
