@@ -11,11 +11,14 @@ points the app at it; ``--print-env`` prints the settings that does.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import smtplib
 import sys
 import threading
+from pathlib import Path
 
+from dev import standin_file
 from tests.oauth_standin import StandIn
 
 MICROSOFT_MAILBOX = "ar@demo.example"
@@ -46,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=1090)
     parser.add_argument("--relay-port", type=int, default=1025, help="the mail catcher's SMTP")
     parser.add_argument("--print-env", action="store_true", help="print `export` lines, exit")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        help="while serving, keep the settings in this file for commands run beside make run",
+    )
     args = parser.parse_args(argv)
     if args.print_env:
         for name, value in settings_for(args.port).items():
@@ -60,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         print(f"OAuth stand-in: cannot listen on 127.0.0.1:{args.port}: {error}", file=sys.stderr)
         return 1
+    if args.env_file:
+        standin_file.write(args.env_file, settings_for(standin.port), pid=os.getpid())
     stop = threading.Event()
     threading.Thread(target=relay, args=(standin, args.relay_port, stop), daemon=True).start()
 
@@ -75,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     stop.wait()
+    if args.env_file:
+        standin_file.remove(args.env_file, pid=os.getpid())
     standin.stop()
     print("OAuth stand-in: stopped", flush=True)
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -399,6 +400,13 @@ MAX_RECIPIENTS = env.int("MAX_RECIPIENTS", default=50)
 # Recipients one tenant may reach through the shared gateway per day (its reputation is
 # everyone's); what is over waits for the next day.
 GATEWAY_DAILY_RECIPIENTS = env.int("GATEWAY_DAILY_RECIPIENTS", default=1000)
+# `OAUTH_STANDIN=1 make run` points its processes at a local Microsoft/Google stand-in;
+# a manage.py command run beside it (send_reminders) reads the same settings from the
+# file the stand-in keeps while it serves (dev/standin_file.py). Never under pytest.
+if DEBUG:
+    from dev.standin_file import apply_to_command
+
+    apply_to_command(BASE_DIR, sys.argv, os.environ)
 # OAuth sending (Microsoft Graph, the Gmail API). A provider whose client id is unset is
 # not offered. The endpoint URLs default to the real hosts; only tests change them.
 MICROSOFT_CLIENT_ID = env.str("MICROSOFT_CLIENT_ID", default="")
