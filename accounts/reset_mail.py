@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from settings_app.messages import build_message
-from settings_app.routes import gateway_server
-from settings_app.smtp import SMTPConnection
+from routes.choice import gateway_server
+from routes.messages import build_message
+from routes.smtp import SMTPConnection
 from yaypay_mail.auth import normalise_login
 
 FROM_NAME = "YayPay"

@@ -15,7 +15,7 @@ def send_password_reset(login: str, base_url: str = "") -> None:
 
     A gateway failure is logged, not retried (no task here uses a countdown): the
     user can ask again. It never reaches the request, even with eager tasks."""
-    from settings_app.smtp_errors import SendFailure
+    from routes.failures import SendFailure
 
     from .reset_limit import may_mail
     from .reset_mail import send_reset_mail

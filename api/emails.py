@@ -1,6 +1,6 @@
 """The tenant's outgoing emails, newest first, in keyset pages.
 
-A cursor is the Communications page's own (communications.paging): the position of the
+A cursor is the Communications page's own (yaypay_mail.paging): the position of the
 last email of the page before; it is opaque to clients and checked like any other
 parameter."""
 
@@ -13,10 +13,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router
 
-from communications.models import OutboundEmail
-from communications.paging import AFTER, Cursor, decode_cursor, encode_cursor, older_than
-from communications.selectors import emails_for_tenant
+from outbox.models import OutboundEmail
+from outbox.selectors import emails_for_tenant
 from yaypay_mail.models import Customer
+from yaypay_mail.paging import AFTER, Cursor, decode_cursor, encode_cursor, older_than
 
 from .errors import ApiError, error
 from .schemas import ERRORS, EmailFilters, EmailPage

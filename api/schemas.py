@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
-from communications.models import Kind, Status
+from outbox.models import Kind, Status
 
 MAX_ITEMS = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -92,7 +92,8 @@ def fill(tenant_count: int, *, due: int) -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from communications.models import OutboundEmail, ReminderSettings, Status
+    from dunning.models import ReminderSettings
+    from outbox.models import OutboundEmail, Status
     from yaypay_mail.models import Customer, Invoice, Tenant
 
     with connection.cursor() as cursor:
@@ -202,7 +203,8 @@ def make_due_again(due: dict, everyone: dict) -> None:
     mail, the others of `everyone` not."""
     from django.utils import timezone
 
-    from communications.models import Kind, OutboundEmail, ReminderSettings, Status
+    from dunning.models import ReminderSettings
+    from outbox.models import Kind, OutboundEmail, Status
     from yaypay_mail.models import Customer
 
     now = timezone.now()
@@ -223,7 +225,7 @@ def make_due_again(due: dict, everyone: dict) -> None:
 
 
 def tick_tasks() -> dict:
-    from communications import tasks
+    from outbox import tasks
 
     names = ["drain_due_mail", "schedule_daily_reminders", "reap_expired_leases"]
     names += ["sweep_status_counts"] if hasattr(tasks, "sweep_status_counts") else []
@@ -237,8 +239,8 @@ HANDED_OVER: list[tuple[int, str]] = []
 def disable_kicks() -> None:
     """Delivery kicks are counted, and the tenants the reminder tick hands to their own
     tasks are kept: their work is run after the tick, timed on its own."""
-    import communications.services as services
-    from communications import tasks
+    import outbox.services as services
+    from outbox import tasks
 
     services.kick_delivery = lambda *, tenant_id, queued=1: KICKS.append(tenant_id)
     tasks.schedule_tenant_reminders.delay = lambda tenant_id, claim: HANDED_OVER.append(
@@ -265,7 +267,7 @@ def one_tick() -> tuple[float, int, int, int]:
     tenants' own tasks then run, untimed here (their cost is each tenant's own)."""
     import datetime as dt
 
-    from communications.reminders import run_claimed_tenant
+    from dunning.reminders import run_claimed_tenant
 
     KICKS.clear()
     HANDED_OVER.clear()
@@ -290,7 +292,8 @@ def measure_ticks(due: dict, everyone: dict, runs: int) -> tuple[float, int, int
 
 
 def idle_tick(runs: int) -> tuple[float, int]:
-    from communications.models import Kind, OutboundEmail, ReminderSettings, Status
+    from dunning.models import ReminderSettings
+    from outbox.models import Kind, OutboundEmail, Status
 
     OutboundEmail.objects.filter(kind=Kind.REMINDER).delete()
     ReminderSettings.objects.update(
@@ -343,8 +346,9 @@ def explain_plans() -> list[str]:
     from django.db import connection
     from django.utils import timezone
 
-    from communications.models import OutboundEmail, ReminderSettings, Status
-    from communications.reminders import due_tenants_query
+    from dunning.models import ReminderSettings
+    from dunning.reminders import due_tenants_query
+    from outbox.models import OutboundEmail, Status
 
     now = timezone.now()
     drain = (
@@ -379,9 +383,9 @@ def old_schedule_reminders(tenant, today: datetime.date) -> int:
     from django.db import IntegrityError, transaction
     from django.db.models import Q
 
-    from communications.models import Kind
-    from communications.reminders import _overdue, due_customers, render_reminder
-    from communications.services import NewEmail, outbox_enqueue_many
+    from dunning.reminders import _overdue, due_customers, render_reminder
+    from outbox.models import Kind
+    from outbox.services import NewEmail, outbox_enqueue_many
     from yaypay_mail.models import Customer
 
     next_date = today + datetime.timedelta(days=7)
@@ -437,7 +441,7 @@ def big_tenant(name: str, customers: int):
 def many_customers(customers: int, baseline_customers: int) -> None:
     from django.db import connection
 
-    from communications.reminders import schedule_reminders
+    from dunning.reminders import schedule_reminders
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE yaypay_mail_tenant CASCADE")

@@ -7,8 +7,8 @@ missing) against a local aiosmtpd server with STARTTLS and AUTH in its own proce
 Two scenarios: 2,000 messages for one tenant, then 100 each for 20 tenants. For each:
 
   (a) the product: the timed window opens before the enqueue service
-      (communications.services.outbox_enqueue_many) creates the messages and closes when
-      the last one is recorded Sent; delivery is communications.delivery.deliver_due, the
+      (outbox.services.outbox_enqueue_many) creates the messages and closes when
+      the last one is recorded Sent; delivery is outbox.delivery.deliver_due, the
       service the Celery task calls, run by CONCURRENCY worker processes (standing in for
       Celery workers; the enqueue service's task kick wakes them, as the broker would);
   (b) a bare smtplib loop: STARTTLS and AUTH once per tenant, then per message build an
@@ -129,7 +129,7 @@ def delivery_worker(commands, results) -> None:
     import django
 
     django.setup()
-    from communications.delivery import deliver_due
+    from outbox.delivery import deliver_due
 
     results.put(("ready", os.getpid(), backend_pid()))
     # BENCH_PROFILE=DIR: each worker writes a cProfile of each delivery run there.
@@ -180,9 +180,9 @@ class Product:
     def run(self, per_tenant: int) -> tuple[float, float, list[str]]:
         from django.db import connection
 
-        import communications.services as services
-        from communications.models import OutboundEmail, Status
-        from communications.services import NewEmail, outbox_enqueue_many
+        import outbox.services as services
+        from outbox.models import OutboundEmail, Status
+        from outbox.services import NewEmail, outbox_enqueue_many
 
         with connection.cursor() as cursor:  # not timed: a clean slate for every run
             cursor.execute(
@@ -329,8 +329,8 @@ def make_tenants(count: int, port: int):
     as an admin would."""
     from django.test import Client
 
-    from settings_app import secrets
-    from settings_app.models import OutgoingEmailSettings
+    from routes import secrets
+    from routes.models import OutgoingEmailSettings
     from yaypay_mail.models import Tenant
     from yaypay_mail.services import member_add
 
@@ -384,7 +384,7 @@ def product_body() -> tuple[str, str]:
     import datetime
     from decimal import Decimal
 
-    from communications.reminders import render_reminder
+    from dunning.reminders import render_reminder
     from yaypay_mail.models import Customer, Invoice, Tenant
 
     today = datetime.date(2026, 11, 25)

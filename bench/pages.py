@@ -218,9 +218,9 @@ def prepare(specs: list[dict], reuse: bool) -> dict[str, int]:
 
 def pages_for(tenant_id: int) -> list[tuple[str, str]]:
     """(label, URL) of every page timed, for this tenant's data."""
-    from communications.models import OutboundEmail
-    from communications.paging import AFTER, encode_cursor
+    from outbox.models import OutboundEmail
     from yaypay_mail.models import Customer
+    from yaypay_mail.paging import AFTER, encode_cursor
 
     customer_ids = list(
         Customer.objects.filter(tenant_id=tenant_id).order_by("id").values_list("id", flat=True)

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-from settings_app.services import sending_blocked_reason, settings_for
+from communications.filters import MAX_ID
+from outbox.models import OutboundEmail, Status
+from outbox.services import RESEND_BLOCKED, kick_delivery, outbox_resend
+from routes.config import sending_blocked_reason, settings_for
 from yaypay_mail.formatting import format_number
 from yaypay_mail.models import Tenant
-
-from .filters import MAX_ID
-from .models import OutboundEmail, Status
-from .paging import older_than
-from .services import RESEND_BLOCKED, kick_delivery, outbox_resend
+from yaypay_mail.paging import older_than
 
 MAX_IDS = 500  # ticked rows per request: a page has 50
 CHUNK_SIZE = 200  # emails read per query while resending all that match

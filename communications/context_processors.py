@@ -21,7 +21,7 @@ def tenant_time_zone(request) -> dict:
 
     @cache
     def reminder_settings():
-        from .services import reminder_settings_for
+        from dunning.services import reminder_settings_for
 
         return reminder_settings_for(tenant)
 

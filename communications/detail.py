@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from settings_app.services import identity_for, settings_for
+from communications.reasons import AUTH_EXPLANATION, AUTH_STAGE, route_label
+from outbox.models import DeliveryAttempt, OutboundEmail, Status
+from routes.config import identity_for, settings_for
 from yaypay_mail.models import Tenant
-
-from .models import DeliveryAttempt, OutboundEmail, Status
-from .reasons import AUTH_EXPLANATION, AUTH_STAGE, route_label
 
 SERVER_SAID = " Server said: "
 

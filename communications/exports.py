@@ -13,10 +13,9 @@ from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 
+from outbox.models import OutboundEmail
 from yaypay_mail.csv_safety import neutralise
-
-from .models import OutboundEmail
-from .paging import older_than
+from yaypay_mail.paging import older_than
 
 CHUNK_SIZE = 2000  # rows per database fetch
 ROWS_PER_WRITE = 200  # rows per chunk of the response

@@ -13,8 +13,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.http import urlencode
 
-from .models import Kind, Status
-from .paging import MAX_CURSOR_LENGTH, decode_cursor
+from outbox.models import Kind, Status
+from yaypay_mail.paging import MAX_CURSOR_LENGTH, decode_cursor
 
 MAX_RAW_LENGTH = 200
 MAX_PAGE = 100_000

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from communications.day_range import created_between
+from dunning.services import reminder_settings_for
+from outbox.models import OutboundEmail
+from outbox.selectors import emails_for_tenant
 from yaypay_mail.models import Customer
 from yaypay_mail.tenancy import get_for_tenant
-
-from .day_range import created_between
-from .models import OutboundEmail
-from .selectors import emails_for_tenant
-from .services import reminder_settings_for
 
 # The query-string filters, in the order the page's links write them.
 FILTERS = ("status", "customer", "q", "kind", "date_from", "date_to")

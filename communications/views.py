@@ -6,18 +6,18 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
+from communications import bulk_resend
+from communications.detail import email_detail_context
+from communications.exports import csv_filename, csv_response, emails_csv, export_refused
+from communications.filters import EmailListFilters, with_query
+from communications.listing import known_filters, matching_emails
+from dunning.services import reminder_settings_for
+from outbox.models import Kind, OutboundEmail, Status
+from outbox.services import outbox_resend
 from yaypay_mail.formatting import format_number
 from yaypay_mail.models import Role
+from yaypay_mail.paging import keyset_page
 from yaypay_mail.tenancy import get_for_tenant, role_required
-
-from . import bulk_resend
-from .detail import email_detail_context
-from .exports import csv_filename, csv_response, emails_csv, export_refused
-from .filters import EmailListFilters, with_query
-from .listing import known_filters, matching_emails
-from .models import Kind, OutboundEmail, Status
-from .paging import keyset_page
-from .services import outbox_resend, reminder_settings_for
 
 PAGE_SIZE = 50
 # Pages build their Resend `next` from known filters only, so a longer one is not theirs.

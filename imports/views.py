@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from communications.services import reminder_settings_for
+from dunning.services import reminder_settings_for
 from yaypay_mail.models import Role
 from yaypay_mail.tenancy import admin_required, get_for_tenant
 

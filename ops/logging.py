@@ -30,7 +30,7 @@ def _plain_value(value: object) -> str:
 
 
 class PlainFormatter(logging.Formatter):
-    """`2026-11-26 09:00:00,123 INFO communications.delivery delivered tenant_id=3 ...`"""
+    """`2026-11-26 09:00:00,123 INFO outbox.delivery delivered tenant_id=3 ...`"""
 
     def __init__(self, fmt: str | None = None, datefmt: str | None = None, **kwargs) -> None:
         super().__init__(fmt or "%(asctime)s %(levelname)s %(name)s %(message)s", datefmt, **kwargs)

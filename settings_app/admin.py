@@ -1,8 +1,8 @@
 from django.contrib import admin
 
+from routes.models import OutgoingEmailSettings
+from settings_app.models import SettingsAuditEntry
 from yaypay_mail.admin import ReadOnlyAdmin, SuperuserOnlyAdmin
-
-from .models import OutgoingEmailSettings, SettingsAuditEntry
 
 
 @admin.register(OutgoingEmailSettings)

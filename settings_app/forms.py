@@ -5,9 +5,9 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .hostguard import normalise_host
-from .models import Encryption, OutgoingEmailSettings, UseServer
-from .oauth_providers import enabled_providers, provider
+from routes.hostguard import normalise_host
+from routes.models import Encryption, OutgoingEmailSettings, UseServer
+from routes.oauth_providers import enabled_providers, provider
 
 PROVIDERS = (UseServer.MICROSOFT, UseServer.GOOGLE)
 

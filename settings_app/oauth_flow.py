@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.debug import sensitive_variables
 
-from .oauth_client import TokenRefused, authorization_url, exchange_code
-from .oauth_providers import ProviderConfig, admin_consent_url
-from .oauth_tokens import Grant, expiry
+from routes.oauth_client import TokenRefused, authorization_url, exchange_code
+from routes.oauth_providers import ProviderConfig, admin_consent_url
+from routes.oauth_tokens import Grant, expiry
 
 SESSION_KEY = "oauth_flow"
 FLOW_SECONDS = 600  # a sign-in left longer than this at the provider starts over

@@ -9,15 +9,15 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from routes.api_errors import not_connected
+from routes.config import mark_failing, settings_for
+from routes.models import OutgoingEmailSettings
+from routes.oauth_providers import ProviderConfig
+from routes.oauth_providers import provider as provider_config
+from routes.oauth_tokens import connection_for, disconnect, save_grant
+from settings_app.models import AuditAction, SettingsAuditEntry
+from settings_app.oauth_flow import SESSION_KEY, AdminConsent, ConnectRefused, finish, start
 from yaypay_mail.tenancy import admin_required
-
-from .api_errors import not_connected
-from .models import AuditAction, OutgoingEmailSettings, SettingsAuditEntry
-from .oauth_flow import SESSION_KEY, AdminConsent, ConnectRefused, finish, start
-from .oauth_providers import ProviderConfig
-from .oauth_providers import provider as provider_config
-from .oauth_tokens import connection_for, disconnect, save_grant
-from .services import mark_failing, settings_for
 
 # The page preselects this provider after a connection, for "Save and send test message".
 JUST_CONNECTED = "oauth_just_connected"

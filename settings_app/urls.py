@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import oauth_views, views
+from settings_app import oauth_views, views
 
 urlpatterns = [
     path("email/outgoing/", views.outgoing_email, name="outgoing_email"),

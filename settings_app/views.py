@@ -5,15 +5,16 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 
+from routes import secrets
+from routes.config import needs_reconnect, settings_for
+from routes.hostguard import HostRefused
+from routes.models import OAuthConnection, Provider, UseServer
+from routes.oauth_providers import enabled_providers
+from settings_app.forms import OutgoingEmailForm
+from settings_app.models import AuditAction, SettingsAuditEntry
+from settings_app.oauth_views import JUST_CONNECTED
+from settings_app.services import TestLimitReached, save_and_test
 from yaypay_mail.tenancy import admin_required
-
-from . import secrets
-from .forms import OutgoingEmailForm
-from .hostguard import HostRefused
-from .models import AuditAction, OAuthConnection, Provider, SettingsAuditEntry, UseServer
-from .oauth_providers import enabled_providers
-from .oauth_views import JUST_CONNECTED
-from .services import TestLimitReached, needs_reconnect, save_and_test, settings_for
 
 
 @sensitive_post_parameters("password")

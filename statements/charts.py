@@ -1,7 +1,7 @@
 """The Dashboard's charts as numbers: where each bar goes in the SVG's coordinates.
 
 Pure functions over data the Dashboard already reads (the aging totals of
-statements.selectors, the daily counts of communications.counts); the markup is in
+statements.selectors, the daily counts of outbox.counts); the markup is in
 templates/statements/_aging_chart.html and _daily_chart.html. The SVGs have a viewBox
 about as wide as a phone's content column, so on a 390 px screen their text is at its
 written size and on wider screens the chart grows up to a bound set in the CSS.
@@ -117,7 +117,7 @@ class DailyChart:
 
 
 def daily_chart(days: list[tuple[datetime.date, dict[str, int]]]) -> DailyChart:
-    """`days` as communications.counts.daily_counts returns them (oldest first, every
+    """`days` as outbox.counts.daily_counts returns them (oldest first, every
     status a key): each day's column is as tall as its Sent + Error against the peak."""
     counts = [(day, by_status.get("sent", 0), by_status.get("error", 0)) for day, by_status in days]
     peak = max((sent + error for _, sent, error in counts), default=0)

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from django.db.models import Q, Sum
 
-from communications.models import OutboundEmail
-from communications.selectors import latest_reminders_of
+from outbox.models import OutboundEmail
+from outbox.selectors import latest_reminders_of
 from yaypay_mail.models import Customer, CustomerChange, Invoice, Tenant
 
 from .customer_forms import AFTER, BEFORE, encode_cursor

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
 
-from communications.models import OutboundEmail
-from communications.reminders import local_today
-from communications.selectors import latest_reminders_of
-from communications.services import reminder_settings_for
+from dunning.reminders import local_today
+from dunning.services import reminder_settings_for
+from outbox.models import OutboundEmail
+from outbox.selectors import latest_reminders_of
 from yaypay_mail.balances import aging_as_of, refresh_overdue
 from yaypay_mail.models import Customer, CustomerBalance, Invoice, OpenBalance, Tenant
 

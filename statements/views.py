@@ -9,17 +9,17 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from communications.counts import daily_counts, dashboard_counts
 from communications.exports import csv_response, export_refused
 from communications.filters import cursor_field, with_query
-from communications.models import Status
-from communications.paging import keyset_page
-from communications.reminders import local_today
-from communications.selectors import emails_for_customer, recent_errors
-from communications.services import reminder_settings_for
-from settings_app.services import needs_reconnect, settings_for
+from dunning.reminders import local_today
+from dunning.services import reminder_settings_for
+from outbox.counts import daily_counts, dashboard_counts
+from outbox.models import Status
+from outbox.selectors import emails_for_customer, recent_errors
+from routes.config import needs_reconnect, settings_for
 from yaypay_mail.customer_services import customer_pause, customer_unpause, customer_update
 from yaypay_mail.models import Customer, Role
+from yaypay_mail.paging import keyset_page
 from yaypay_mail.tenancy import get_for_tenant, role_required
 
 from .aging_export import aging_csv, aging_csv_filename

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from communications.models import Kind, OutboundEmail, Status
+from outbox.models import Kind, OutboundEmail, Status
 from yaypay_mail.models import Customer, Invoice, Tenant
 
 AUTH_REASON = (

@@ -99,6 +99,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "yaypay_mail",
+    "routes",
+    "outbox",
+    "dunning",
     "settings_app",
     "communications",
     "statements",
@@ -321,16 +324,16 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_TIME_LIMIT = 3600
 CELERY_BEAT_SCHEDULE = {
-    "drain-due-mail": {"task": "communications.tasks.drain_due_mail", "schedule": 60.0},
-    "reap-expired-leases": {"task": "communications.tasks.reap_expired_leases", "schedule": 15.0},
+    "drain-due-mail": {"task": "outbox.tasks.drain_due_mail", "schedule": 60.0},
+    "reap-expired-leases": {"task": "outbox.tasks.reap_expired_leases", "schedule": 15.0},
     # The Dashboard's status counts: rows changed without a flush. A late tick is dropped.
     "sweep-status-counts": {
-        "task": "communications.tasks.sweep_status_counts",
+        "task": "outbox.tasks.sweep_status_counts",
         "schedule": 15.0,
         "options": {"expires": 60},
     },
     "schedule-daily-reminders": {
-        "task": "communications.tasks.schedule_daily_reminders",
+        "task": "dunning.tasks.schedule_daily_reminders",
         "schedule": 60.0,
     },
     # An import's check whose publish failed (broker down) or whose worker died.

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("settings/", include("settings_app.urls")),
     path("imports/", include("imports.urls")),
+    path("", include("dunning.urls")),
     path("", include("communications.urls")),
     path("", include("statements.urls")),
     path("", include("ops.urls")),

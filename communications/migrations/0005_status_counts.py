@@ -17,12 +17,12 @@ the sweep or rebuild_status_counts has counted the existing rows.
 import django.db.models.deletion
 from django.db import migrations, models
 
-import communications.models
+import outbox.models
 
 INDEX = models.Index(
     fields=["tenant"],
     condition=models.Q(
-        communications.models.IsTrue(
+        outbox.models.IsTrue(
             models.Q(("counted_status", models.F("status")), _negated=True)
         )
     ),

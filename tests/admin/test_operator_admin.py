@@ -10,14 +10,8 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
-from communications.models import (
-    DeliveryAttempt,
-    Kind,
-    OutboundEmail,
-    Outcome,
-    ReminderSettings,
-    Status,
-)
+from dunning.models import ReminderSettings
+from outbox.models import DeliveryAttempt, Kind, OutboundEmail, Outcome, Status
 from yaypay_mail.models import Customer, Invoice
 
 CHANGELISTS = [

@@ -7,7 +7,7 @@ import datetime
 
 import pytest
 
-from communications.models import Kind, Status
+from outbox.models import Kind, Status
 from tests.page_data import AUTH_REASON, make_customer, make_email
 
 T0 = datetime.datetime(2026, 11, 1, 9, 0, tzinfo=datetime.UTC)

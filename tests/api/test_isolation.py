@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 
-from communications.models import OutboundEmail
+from outbox.models import OutboundEmail
 from tests.api.data import ACME, INVOICE
 from tests.page_data import make_customer, make_email, make_invoice
 from yaypay_mail.models import Customer, Invoice

@@ -13,9 +13,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 
-from communications.models import Status
-from settings_app import secrets
-from settings_app.models import OAuthConnection, OutgoingEmailSettings
+from outbox.models import Status
+from routes import secrets
+from routes.models import OAuthConnection, OutgoingEmailSettings
 from tests.page_data import make_customer, make_email, make_invoice
 
 ADMIN = ("admin@acme.example", "acme-admin-pw-2026")

@@ -8,7 +8,7 @@ import datetime
 
 from django.utils import timezone
 
-from communications.models import OutboundEmail, Status
+from outbox.models import OutboundEmail, Status
 from tests.page_data import make_customer, make_email
 
 PHONE = {"width": 390, "height": 844}
@@ -23,7 +23,7 @@ def test_a_collector_on_a_phone_filters_the_weeks_errors_sees_why_and_resends_th
     live_server, browser, tenant_a, collector_a, monkeypatch
 ):
     # Delivery would run on commit (eager Celery): keep the resent emails Queued.
-    monkeypatch.setattr("communications.services.kick_delivery", lambda **kwargs: None)
+    monkeypatch.setattr("outbox.services.kick_delivery", lambda **kwargs: None)
     today = timezone.localdate(timezone=datetime.UTC)
     monday = today - datetime.timedelta(days=today.weekday())
     sunday = monday + datetime.timedelta(days=6)

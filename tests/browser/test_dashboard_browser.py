@@ -7,7 +7,7 @@ import datetime
 
 from django.utils import timezone
 
-from communications.models import Kind, Status
+from outbox.models import Kind, Status
 from tests.page_data import make_customer, make_email, make_invoice
 
 PHONE = {"width": 390, "height": 844}

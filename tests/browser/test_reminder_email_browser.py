@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from communications.logo import data_url
-from communications.models import ReminderTemplate
-from communications.reminder_look import LOGO_CID
-from communications.reminders import render_reminder
+from dunning.logo import data_url
+from dunning.models import ReminderTemplate
+from dunning.reminder_look import LOGO_CID
+from dunning.reminders import render_reminder
 from yaypay_mail.models import Customer, Invoice, Tenant
 
 TODAY = datetime.date(2026, 11, 25)

@@ -3,7 +3,7 @@ the email queued again, in headless Chromium."""
 
 from __future__ import annotations
 
-from communications.models import Status
+from outbox.models import Status
 from tests.page_data import make_customer, make_email
 
 
@@ -12,7 +12,7 @@ def test_a_collector_resends_an_error_email_from_communications(
 ):
     # Delivery would run on commit (eager Celery, live_server's real transactions);
     # keep the email Queued so the page can show it.
-    monkeypatch.setattr("communications.services.kick_delivery", lambda **kwargs: None)
+    monkeypatch.setattr("outbox.services.kick_delivery", lambda **kwargs: None)
     initech = make_customer(tenant_a, "Initech")
     failed = make_email(
         tenant_a, customer=initech, status=Status.ERROR, subject="Invoice 1001 overdue"

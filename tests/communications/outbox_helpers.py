@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from communications.models import OutboundEmail
-from communications.services import NewEmail, outbox_enqueue_many
-from settings_app import secrets
-from settings_app.models import OutgoingEmailSettings
+from outbox.models import OutboundEmail
+from outbox.services import NewEmail, outbox_enqueue_many
+from routes import secrets
+from routes.models import OutgoingEmailSettings
 from tests.smtp_fixtures import MAILBOX_LOGIN, MAILBOX_PASSWORD
 
 

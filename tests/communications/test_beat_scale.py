@@ -17,13 +17,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-import communications.reminders as reminders
-from communications.delivery import deliver_due
-from communications.leases import claim_batch, tenants_to_drain
-from communications.models import DeliveryAttempt, Kind, OutboundEmail, ReminderSettings, Status
-from communications.reminders import next_run, run_reminder_tick, schedule_reminders
-from communications.services import reminder_settings_for
-from communications.tasks import drain_due_mail, schedule_daily_reminders
+import dunning.reminders as reminders
+from dunning.models import ReminderSettings
+from dunning.reminders import next_run, run_reminder_tick, schedule_reminders
+from dunning.services import reminder_settings_for
+from dunning.tasks import schedule_daily_reminders
+from outbox.delivery import deliver_due
+from outbox.leases import claim_batch, tenants_to_drain
+from outbox.models import DeliveryAttempt, Kind, OutboundEmail, Status
+from outbox.tasks import drain_due_mail
 from tests.communications.outbox_helpers import queue
 from yaypay_mail.models import Customer, Invoice, Tenant
 
@@ -37,7 +39,7 @@ def kicked(monkeypatch):
     """The tenants the drain asked a worker for (no broker, no delivery)."""
     calls: list[int] = []
     monkeypatch.setattr(
-        "communications.services.kick_delivery",
+        "outbox.tasks.kick_delivery",
         lambda *, tenant_id, queued=1: calls.append(tenant_id),
     )
     return calls
@@ -301,7 +303,7 @@ def test_a_tenant_whose_scheduling_fails_is_logged_and_the_others_get_their_remi
     monkeypatch.setattr(reminders, "due_customers", broken_for_a)
     with (
         time_machine.travel(NOON, tick=False) as clock,
-        caplog.at_level(logging.ERROR, logger="communications.reminders"),
+        caplog.at_level(logging.ERROR, logger="dunning.reminders"),
     ):
         # Both are handed to their own task; A's fails there, alone.
         assert schedule_daily_reminders() == 2
@@ -326,7 +328,7 @@ def test_a_customer_whose_reminder_cannot_be_built_does_not_cost_the_others_thei
     good = make_overdue(tenant_a, "Northwind")
     bad = make_overdue(tenant_a, "Bad Data")
     Customer.objects.filter(pk=bad.pk).update(cc_emails=["not an address"])  # past clean()
-    with caplog.at_level(logging.ERROR, logger="communications.reminders"):
+    with caplog.at_level(logging.ERROR, logger="dunning.reminders"):
         assert schedule_reminders(tenant=tenant_a, today=TODAY) == 1
     assert OutboundEmail.objects.get().customer == good
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]

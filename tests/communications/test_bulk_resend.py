@@ -8,9 +8,9 @@ import pytest
 from django.test import Client
 
 from communications import bulk_resend
-from communications.models import Kind, OutboundEmail, Status
-from settings_app.models import OutgoingEmailSettings
-from settings_app.services import settings_for
+from outbox.models import Kind, OutboundEmail, Status
+from routes.config import settings_for
+from routes.models import OutgoingEmailSettings
 from tests.page_data import AUTH_REASON, make_customer, make_email
 
 RESEND = "/communications/resend/"
@@ -20,7 +20,7 @@ RESEND = "/communications/resend/"
 def no_delivery(monkeypatch):
     """Keep resent emails Queued (eager Celery would deliver them on commit)."""
     kicks = []
-    for where in ("communications.services", "communications.bulk_resend"):
+    for where in ("outbox.services", "communications.bulk_resend"):
         monkeypatch.setattr(f"{where}.kick_delivery", lambda **kwargs: kicks.append(kwargs))
     return kicks
 
@@ -237,7 +237,7 @@ def test_anonymous_visitors_and_csrf_less_posts_resend_nothing(collector_a, erro
 def test_a_login_refusal_met_midway_stops_the_rest_and_says_so(
     collector_client_a, tenant_a, errors, monkeypatch
 ):
-    from communications import services
+    from outbox import services
 
     real = services.outbox_resend
 

@@ -10,8 +10,8 @@ from contextlib import nullcontext
 
 import pytest
 
-from communications.models import OutboundEmail, Status
-from communications.tasks import drain_due_mail
+from outbox.models import OutboundEmail, Status
+from outbox.tasks import drain_due_mail
 from tests.communications.outbox_helpers import queue, reload, use_smtp
 from yaypay_mail.celery import app
 

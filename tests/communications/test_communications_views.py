@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from communications.models import DeliveryAttempt, OutboundEmail, Outcome, Status
-from settings_app.models import OutgoingEmailSettings
-from settings_app.services import settings_for
+from outbox.models import DeliveryAttempt, OutboundEmail, Outcome, Status
+from routes.config import settings_for
+from routes.models import OutgoingEmailSettings
 from tests.page_data import AUTH_REASON, make_customer, make_email
 
 LIST = "/communications/"

@@ -11,21 +11,22 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from communications.delivery import _message_for, deliver_due
-from communications.leases import (
+from dunning.services import reminder_settings_for
+from outbox.delivery import _message_for, deliver_due
+from outbox.leases import (
     WORKER_DIED,
     LeaseHeartbeat,
     claim_batch,
     mark_sending_started,
     reap_expired_leases,
 )
-from communications.models import DeliveryAttempt, OutboundEmail, Status
-from communications.outcomes import record_sent
-from communications.services import RESEND_BLOCKED, outbox_resend, reminder_settings_for
-from settings_app.models import OutgoingEmailSettings
-from settings_app.routes import route_for
-from settings_app.services import identity_for
-from settings_app.smtp_errors import INTERRUPTED
+from outbox.models import DeliveryAttempt, OutboundEmail, Status
+from outbox.outcomes import record_sent
+from outbox.services import RESEND_BLOCKED, outbox_resend
+from routes.choice import route_for
+from routes.config import identity_for
+from routes.failures import INTERRUPTED
+from routes.models import OutgoingEmailSettings
 from tests.communications.outbox_helpers import queue, reload, use_smtp
 from tests.smtp_fixtures import MAILBOX_LOGIN, MAILBOX_PASSWORD
 
@@ -282,7 +283,7 @@ def test_two_workers_draining_one_queue_send_each_message_exactly_once(
     tenant_a, starttls_server, monkeypatch
 ):
     # Committed at once here, so eager tasks would drain the queue while it is filled.
-    monkeypatch.setattr("communications.services.kick_delivery", lambda **kwargs: None)
+    monkeypatch.setattr("outbox.services.kick_delivery", lambda **kwargs: None)
     use_smtp(tenant_a, starttls_server.port)
     limits = reminder_settings_for(tenant_a)
     limits.per_minute_limit = limits.per_day_limit = 10_000
@@ -442,7 +443,7 @@ def test_mail_over_the_daily_limit_waits_for_the_next_local_day(tenant_a, startt
 def test_a_batch_whose_lease_is_not_being_renewed_stops_sending(
     tenant_a, starttls_server, settings
 ):
-    from communications.delivery import send_batch
+    from outbox.delivery import send_batch
 
     settings.OUTBOX_LEASE_SECONDS = 3
     use_smtp(tenant_a, starttls_server.port)

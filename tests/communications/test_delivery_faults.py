@@ -9,13 +9,13 @@ import pytest
 from cryptography.fernet import Fernet
 from django.utils import timezone
 
-from communications import services
-from communications.delivery import deliver_due
-from communications.models import Kind, OutboundEmail, Status
-from communications.services import outbox_resend
-from settings_app.models import OutgoingEmailSettings
-from settings_app.services import mark_failing
-from settings_app.smtp_errors import CREDENTIALS_UNREADABLE, SendFailure
+from outbox import services
+from outbox.delivery import deliver_due
+from outbox.models import Kind, OutboundEmail, Status
+from outbox.services import outbox_resend
+from routes.config import mark_failing
+from routes.failures import CREDENTIALS_UNREADABLE, SendFailure
+from routes.models import OutgoingEmailSettings
 from tests.communications.outbox_helpers import queue, reload, use_smtp
 from tests.page_data import make_customer, make_email, make_invoice
 
@@ -154,7 +154,7 @@ def test_the_service_still_answers_when_publishing_fails(
 def test_addresses_are_checked_where_they_are_written(tenant_a, cc):
     from django.core.exceptions import ValidationError
 
-    from communications.services import NewEmail, outbox_enqueue_many
+    from outbox.services import NewEmail, outbox_enqueue_many
     from yaypay_mail.models import Customer
 
     customer = Customer(tenant=tenant_a, name="Initech", billing_email="ap@initech.example")

@@ -9,10 +9,10 @@ import threading
 import pytest
 from django.db import connection
 
-from communications.delivery import deliver_due
-from communications.models import OutboundEmail, Status
-from communications.services import NewEmail, outbox_enqueue_many
-from settings_app.models import OutgoingEmailSettings
+from outbox.delivery import deliver_due
+from outbox.models import OutboundEmail, Status
+from outbox.services import NewEmail, outbox_enqueue_many
+from routes.models import OutgoingEmailSettings
 from tests.communications.outbox_helpers import queue, reload, use_smtp
 from tests.smtp_fixtures import point_gateway_at
 from tests.smtp_servers import make_test_ca
@@ -41,7 +41,7 @@ def test_each_message_is_bounded_by_the_deadline_not_only_by_the_per_command_tim
     tenant_a, raw_server_factory, test_ca, smtp_env, monkeypatch
 ):
     # Committed at once here; without this, eager tasks would deliver while queueing.
-    monkeypatch.setattr("communications.services.kick_delivery", lambda **kwargs: None)
+    monkeypatch.setattr("outbox.services.kick_delivery", lambda **kwargs: None)
     smtp_env.SMTP_TIMEOUT = 120
     smtp_env.SMTP_DEADLINE = 0.5
     server = raw_server_factory("scripted", ca=test_ca, script={"rcpt": "STALL"})

@@ -9,9 +9,10 @@ import re
 
 import pytest
 
-from communications.models import DeliveryAttempt, Outcome, ReminderSettings, Status
-from settings_app.models import OutgoingEmailSettings
-from settings_app.services import settings_for
+from dunning.models import ReminderSettings
+from outbox.models import DeliveryAttempt, Outcome, Status
+from routes.config import settings_for
+from routes.models import OutgoingEmailSettings
 from tests.page_data import make_customer, make_email
 
 
@@ -123,7 +124,7 @@ def test_another_tenants_email_answers_404(admin_client_b, tenant_a):
 def test_a_sent_email_shows_the_from_it_went_out_with_not_todays(
     collector_client_a, tenant_a, gateway
 ):
-    from communications.delivery import deliver_due
+    from outbox.delivery import deliver_due
     from tests.communications.outbox_helpers import queue, use_smtp
 
     OutgoingEmailSettings.objects.filter(pk=settings_for(tenant_a).pk).update(
@@ -144,7 +145,7 @@ def test_a_sent_email_shows_the_from_it_went_out_with_not_todays(
 
 
 def test_an_errors_reason_and_the_servers_reply_are_each_said_once(collector_client_a, tenant_a):
-    from settings_app.smtp_errors import SendFailure
+    from routes.failures import SendFailure
 
     failure = SendFailure(
         code="recipient_refused",

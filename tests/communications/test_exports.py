@@ -14,8 +14,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from communications import exports
-from communications.models import OutboundEmail, ReminderSettings, Status
-from communications.services import reminder_settings_for
+from dunning.models import ReminderSettings
+from dunning.services import reminder_settings_for
+from outbox.models import OutboundEmail, Status
 from tests.page_data import make_customer, make_email
 
 EXPORT = "/communications/export.csv"

@@ -14,9 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from communications.models import OutboundEmail, Status
-from communications.paging import AFTER, BEFORE, decode_cursor, encode_cursor
+from outbox.models import OutboundEmail, Status
 from tests.page_data import make_customer, make_email
+from yaypay_mail.paging import AFTER, BEFORE, decode_cursor, encode_cursor
 
 LIST = "/communications/"
 MOMENT = datetime.datetime(2026, 11, 2, 9, 0, tzinfo=datetime.UTC)

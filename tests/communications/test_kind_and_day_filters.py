@@ -14,8 +14,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from communications.models import Kind, OutboundEmail, ReminderSettings, Status
-from communications.selectors import emails_for_tenant
+from dunning.models import ReminderSettings
+from outbox.models import Kind, OutboundEmail, Status
+from outbox.selectors import emails_for_tenant
 from tests.page_data import make_customer, make_email
 
 LIST = "/communications/"

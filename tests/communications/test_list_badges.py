@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from communications.models import Status
 from communications.reasons import SHORT_REASONS, short_reason
+from outbox.models import Status
 from tests.page_data import AUTH_REASON, make_customer, make_email
 
 

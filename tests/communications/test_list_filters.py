@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from communications.models import OutboundEmail, Status
+from outbox.models import OutboundEmail, Status
 from tests.page_data import make_customer, make_email
 from tests.resend_forms import JUNK, query_of, resend_next_values
 

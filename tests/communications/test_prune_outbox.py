@@ -13,11 +13,11 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from communications.counts import dashboard_counts, rebuild_status_counts, sweep_uncounted
-from communications.delivery import deliver_due
-from communications.leases import claim_batch
-from communications.models import DeliveryAttempt, OutboundEmail, Status, StatusCount
-from communications.services import NewEmail, outbox_enqueue_many
+from outbox.counts import dashboard_counts, rebuild_status_counts, sweep_uncounted
+from outbox.delivery import deliver_due
+from outbox.leases import claim_batch
+from outbox.models import DeliveryAttempt, OutboundEmail, Status, StatusCount
+from outbox.services import NewEmail, outbox_enqueue_many
 from tests.communications.outbox_helpers import queue, use_smtp
 from tests.page_data import make_customer, make_invoice
 

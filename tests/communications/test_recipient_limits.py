@@ -9,9 +9,10 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
-from communications.delivery import deliver_due
-from communications.models import OutboundEmail, Status
-from communications.services import NewEmail, outbox_enqueue_many, reminder_settings_for
+from dunning.services import reminder_settings_for
+from outbox.delivery import deliver_due
+from outbox.models import OutboundEmail, Status
+from outbox.services import NewEmail, outbox_enqueue_many
 from tests.communications.outbox_helpers import reload, use_smtp
 
 

@@ -16,9 +16,10 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from communications.delivery import deliver_due
-from communications.models import OutboundEmail, ReminderTemplate, Status
-from communications.reminders import schedule_reminders
+from dunning.models import ReminderTemplate
+from dunning.reminders import schedule_reminders
+from outbox.delivery import deliver_due
+from outbox.models import OutboundEmail, Status
 from tests.communications.outbox_helpers import use_smtp
 from yaypay_mail.models import Customer, Invoice, Tenant
 

@@ -14,12 +14,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from communications.delivery import deliver_due
-from communications.models import ReminderTemplate
-from communications.reminder_look import LOGO_CID
-from communications.reminders import render_reminder, schedule_reminders
-from communications.services import reminder_settings_for
-from settings_app.models import OutgoingEmailSettings
+from dunning.models import ReminderTemplate
+from dunning.reminder_look import LOGO_CID
+from dunning.reminders import render_reminder, schedule_reminders
+from dunning.services import reminder_settings_for
+from outbox.delivery import deliver_due
+from routes.models import OutgoingEmailSettings
 from tests.communications.outbox_helpers import use_smtp
 from yaypay_mail.models import Customer, Invoice, Tenant
 

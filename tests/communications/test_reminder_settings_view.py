@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from communications.models import ReminderSettings
-from communications.services import reminder_settings_for
+from dunning.models import ReminderSettings
+from dunning.services import reminder_settings_for
 
 URL = "/settings/reminders/"
 

@@ -8,7 +8,7 @@ from html import unescape
 
 import pytest
 
-from communications.models import ReminderTemplate
+from dunning.models import ReminderTemplate
 
 URL = "/settings/reminders/"
 

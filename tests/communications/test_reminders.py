@@ -10,10 +10,10 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
-from communications.delivery import deliver_due
-from communications.models import Kind, OutboundEmail, Status
-from communications.reminders import schedule_reminders
-from communications.services import reminder_settings_for
+from dunning.reminders import schedule_reminders
+from dunning.services import reminder_settings_for
+from outbox.delivery import deliver_due
+from outbox.models import Kind, OutboundEmail, Status
 from tests.communications.outbox_helpers import use_smtp
 from yaypay_mail.models import Customer, Invoice
 
@@ -206,8 +206,8 @@ def test_the_daily_task_reaches_tenants_that_never_opened_their_settings(
 ):
     import time_machine
 
-    from communications.models import ReminderSettings
-    from communications.tasks import schedule_daily_reminders
+    from dunning.models import ReminderSettings
+    from dunning.tasks import schedule_daily_reminders
 
     assert ReminderSettings.objects.get(tenant=tenant_a).enabled  # the default, never saved
     with time_machine.travel(datetime.datetime(2026, 11, 25, 10, 0, tzinfo=datetime.UTC)):

@@ -13,8 +13,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from communications.models import OutboundEmail, Status
-from communications.selectors import emails_for_customer, emails_for_tenant
+from outbox.models import OutboundEmail, Status
+from outbox.selectors import emails_for_customer, emails_for_tenant
 from tests.page_data import make_customer, make_email
 
 postgresql_only = pytest.mark.skipif(

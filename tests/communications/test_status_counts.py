@@ -15,22 +15,22 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from communications import delivery, tasks
-from communications.counts import (
+from outbox import delivery, tasks
+from outbox.counts import (
     count_changes,
     daily_counts,
     dashboard_counts,
     rebuild_status_counts,
     sweep_uncounted,
 )
-from communications.delivery import _message_for, deliver_due
-from communications.leases import claim_batch, mark_sending_started
-from communications.models import OutboundEmail, Status, StatusCount
-from communications.outcomes import record_sent
-from communications.services import outbox_resend
-from settings_app.models import OutgoingEmailSettings
-from settings_app.routes import route_for
-from settings_app.services import identity_for
+from outbox.delivery import _message_for, deliver_due
+from outbox.leases import claim_batch, mark_sending_started
+from outbox.models import OutboundEmail, Status, StatusCount
+from outbox.outcomes import record_sent
+from outbox.services import outbox_resend
+from routes.choice import route_for
+from routes.config import identity_for
+from routes.models import OutgoingEmailSettings
 from tests.communications.outbox_helpers import queue, reload, use_smtp
 from tests.page_data import make_email
 
@@ -243,7 +243,7 @@ def test_a_failed_flush_is_logged_and_the_sweep_catches_up(
         raise DatabaseError("connection lost")
 
     monkeypatch.setattr(delivery, "count_changes", database_down)
-    with caplog.at_level(logging.ERROR, logger="communications.delivery"):
+    with caplog.at_level(logging.ERROR, logger="outbox.delivery"):
         assert deliver_due(tenant_id=tenant_a.pk) == 2  # the mail went out all the same
     assert "batch not counted" in caplog.text
     # Counted as Sent at the claim; the refused one waits for a flush that failed.

@@ -21,8 +21,9 @@ import pytest
 from django.db import connection
 from django.db.models import Q
 
-from communications.models import Kind, OutboundEmail, ReminderSettings, Status
-from settings_app.smtp_errors import INTERRUPTED
+from dunning.models import ReminderSettings
+from outbox.models import Kind, OutboundEmail, Status
+from routes.failures import INTERRUPTED
 from tests.communications.outbox_helpers import queue, use_smtp
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -153,7 +154,7 @@ def drill(tenant_a, smtp_server_factory, smtp_env, test_ca, tmp_path, broker, se
 
 
 def drain(broker) -> None:
-    broker.send_task("communications.tasks.drain_due_mail")
+    broker.send_task("outbox.tasks.drain_due_mail")
 
 
 def wait_for(condition, seconds: float, what: str, worker: Worker):

@@ -12,9 +12,10 @@ from collections import Counter
 import pytest
 from django.test import Client
 
-from communications.models import OutboundEmail, ReminderSettings, Status
-from settings_app.models import OutgoingEmailSettings
-from settings_app.smtp_errors import INTERRUPTED
+from dunning.models import ReminderSettings
+from outbox.models import OutboundEmail, Status
+from routes.failures import INTERRUPTED
+from routes.models import OutgoingEmailSettings
 from tests.communications.outbox_helpers import queue
 from tests.faults.test_fault_drills import Worker, broker, database_url, drain, settled, wait_for
 from tests.oauth_fixtures import MS_ACCOUNT, MS_SHARED, connect

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from communications.models import ReminderSettings
+from dunning.models import ReminderSettings
 from imports.forms import locale_defaults
 from tests.imports.conftest import INVOICES_HEADER, csv_bytes
 from yaypay_mail.models import Customer, Invoice

@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from communications.delivery import deliver_due
-from communications.models import OutboundEmail, Status
-from communications.reminders import schedule_reminders
+from dunning.reminders import schedule_reminders
+from outbox.delivery import deliver_due
+from outbox.models import OutboundEmail, Status
 from tests.communications.outbox_helpers import use_smtp
 from tests.imports.conftest import INVOICES_HEADER, csv_bytes
 from yaypay_mail.models import Customer, Invoice

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from settings_app import secrets
-from settings_app.models import OAuthConnection, SettingsAuditEntry
+from routes import secrets
+from routes.models import OAuthConnection
+from settings_app.models import SettingsAuditEntry
 from settings_app.oauth_flow import SESSION_KEY
 from tests.oauth_fixtures import (
     GOOGLE_ACCOUNT,

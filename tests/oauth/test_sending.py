@@ -11,12 +11,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from communications.delivery import deliver_due
-from communications.models import DeliveryAttempt, Status
-from communications.services import RESEND_BLOCKED, outbox_resend, reminder_settings_for
-from settings_app import secrets
-from settings_app.models import OAuthConnection, OutgoingEmailSettings
-from settings_app.oauth_tokens import access_token
+from dunning.services import reminder_settings_for
+from outbox.delivery import deliver_due
+from outbox.models import DeliveryAttempt, Status
+from outbox.services import RESEND_BLOCKED, outbox_resend
+from routes import secrets
+from routes.models import OAuthConnection, OutgoingEmailSettings
+from routes.oauth_tokens import access_token
 from tests.communications.outbox_helpers import queue, reload
 from tests.oauth_fixtures import (
     GOOGLE_ACCOUNT,

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LOG_ONE_LINE = """
 import django, logging
 django.setup()
-logging.getLogger("communications.delivery").info(
+logging.getLogger("outbox.delivery").info(
     "delivered", extra={"tenant_id": 7, "email_id": 42, "outcome": "sent", "reply": "250 2.0.0 Ok"}
 )
 """
@@ -45,7 +45,7 @@ def test_json_is_one_object_a_line_with_the_extras():
     assert len(delivered) == 1
     record = delivered[0]
     assert record["level"] == "INFO"
-    assert record["logger"] == "communications.delivery"
+    assert record["logger"] == "outbox.delivery"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00", record["timestamp"])
     assert (record["tenant_id"], record["email_id"], record["outcome"]) == (7, 42, "sent")
     assert record["reply"] == "250 2.0.0 Ok"

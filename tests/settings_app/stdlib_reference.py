@@ -1,5 +1,5 @@
 """The stdlib's own build of a product message (email.message.EmailMessage), as the
-product built it before settings_app.messages wrote bytes directly: the reference the
+product built it before routes.messages wrote bytes directly: the reference the
 round-trip tests compare build_message with."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from email.utils import format_datetime
 
 from django.utils import timezone
 
-from settings_app.fast_mime import check_header_value
-from settings_app.messages import SMTP_POLICY, new_message_id
+from routes.fast_mime import check_header_value
+from routes.messages import SMTP_POLICY, new_message_id
 
 
 def build_email_message(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.test import Client
 
-from settings_app import secrets
-from settings_app.models import OutgoingEmailSettings
+from routes import secrets
+from routes.models import OutgoingEmailSettings
 
 
 def test_the_admin_never_shows_the_password_and_keeps_server_fields_read_only(

@@ -8,8 +8,9 @@ import binascii
 import pytest
 from django.test import Client
 
-from communications.delivery import deliver_due
-from settings_app.models import OutgoingEmailSettings, SettingsAuditEntry
+from outbox.delivery import deliver_due
+from routes.models import OutgoingEmailSettings
+from settings_app.models import SettingsAuditEntry
 from tests.communications.outbox_helpers import queue
 from tests.settings_app.test_outgoing_email_view import URL, form
 from tests.smtp_fixtures import MAILBOX_PASSWORD

@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.core.exceptions import ValidationError
 
-from settings_app.hostguard import (
+from routes.hostguard import (
     FORBIDDEN_SENTENCE,
     HostRefused,
     check_host,

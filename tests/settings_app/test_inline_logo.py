@@ -10,7 +10,7 @@ from email import policy
 
 import pytest
 
-from settings_app.messages import InlineImage, build_message
+from routes.messages import InlineImage, build_message
 
 PNG = b"\x89PNG\r\n\x1a\n" + os.urandom(5000)
 CID = "logo@reminders.yaypay.com"

@@ -13,13 +13,13 @@ from email.headerregistry import Address
 import pytest
 from django.core.validators import validate_email
 
-from settings_app.messages import (
+from routes.messages import (
     SMTP_POLICY,
     PreparedMessage,
     build_message,
     new_message_id,
 )
-from settings_app.smtp import MailServer, SMTPConnection
+from routes.smtp import MailServer, SMTPConnection
 from tests.settings_app.stdlib_reference import build_email_message
 from tests.smtp_fixtures import MAILBOX_LOGIN, MAILBOX_PASSWORD
 

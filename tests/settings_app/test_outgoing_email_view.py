@@ -8,9 +8,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from settings_app import secrets
-from settings_app.hostguard import FORBIDDEN_SENTENCE
-from settings_app.models import OutgoingEmailSettings, SettingsAuditEntry
+from routes import secrets
+from routes.hostguard import FORBIDDEN_SENTENCE
+from routes.models import OutgoingEmailSettings
+from settings_app.models import SettingsAuditEntry
 from tests.smtp_fixtures import MAILBOX_LOGIN, MAILBOX_PASSWORD
 from tests.smtp_servers import make_test_ca
 
@@ -376,7 +377,7 @@ def test_the_debug_page_masks_the_smtp_and_gateway_passwords(
         raise RuntimeError("boom")
 
     # Fails deep inside the real save-and-test path, with the password in scope.
-    monkeypatch.setattr("settings_app.smtp.SMTPConnection.send", explode)
+    monkeypatch.setattr("routes.smtp.SMTPConnection.send", explode)
     admin_client_a.raise_request_exception = False
     response = admin_client_a.post(URL, form(starttls_server.port), HTTP_ACCEPT="text/html")
     assert response.status_code == 500
@@ -479,7 +480,7 @@ def test_the_url_name_resolves():
 def test_the_other_encryption_method_is_suggested_only_when_it_is_the_likely_cause(
     port, encryption, plain_text_answer, suggestion
 ):
-    from settings_app.smtp_errors import encryption_hint
+    from routes.failures import encryption_hint
 
     hint = encryption_hint(port=port, encryption=encryption, plain_text_answer=plain_text_answer)
     if suggestion:
@@ -548,7 +549,7 @@ def test_the_history_names_fields_as_the_page_does(admin_client_a, smtp_server_f
 def test_history_and_the_last_test_are_shown_in_the_tenants_time_zone(admin_client_a, tenant_a):
     import datetime
 
-    from communications.models import ReminderSettings
+    from dunning.models import ReminderSettings
 
     ReminderSettings.objects.update_or_create(
         tenant=tenant_a, defaults={"time_zone": "Asia/Kolkata"}
@@ -556,7 +557,7 @@ def test_history_and_the_last_test_are_shown_in_the_tenants_time_zone(admin_clie
     at = datetime.datetime(2026, 11, 30, 22, 0, tzinfo=datetime.UTC)
     entry = SettingsAuditEntry.objects.create(tenant=tenant_a, action="tested", result_ok=True)
     SettingsAuditEntry.objects.filter(pk=entry.pk).update(at=at)
-    from settings_app.services import settings_for
+    from routes.config import settings_for
 
     OutgoingEmailSettings.objects.filter(pk=settings_for(tenant_a).pk).update(
         last_tested_at=at, last_result_ok=True

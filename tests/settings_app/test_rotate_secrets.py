@@ -4,8 +4,8 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
-from settings_app import secrets
-from settings_app.models import OutgoingEmailSettings
+from routes import secrets
+from routes.models import OutgoingEmailSettings
 
 
 @pytest.fixture

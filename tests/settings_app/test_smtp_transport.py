@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from settings_app.messages import build_message
-from settings_app.smtp import MailServer, SendFailure, SMTPConnection
+from routes.messages import build_message
+from routes.smtp import MailServer, SendFailure, SMTPConnection
 from tests.smtp_fixtures import MAILBOX_LOGIN, MAILBOX_PASSWORD
 from tests.smtp_servers import make_test_ca
 

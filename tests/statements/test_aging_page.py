@@ -15,7 +15,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from communications.models import Kind, ReminderSettings, Status
+from dunning.models import ReminderSettings
+from outbox.models import Kind, Status
 from tests.page_data import make_customer, make_email, make_invoice
 from yaypay_mail.models import CustomerBalance, Invoice, OpenBalance
 

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from communications.models import Kind, Status
+from outbox.models import Kind, Status
 from tests.page_data import make_customer, make_email, make_invoice
 from yaypay_mail.models import Customer
 

@@ -7,9 +7,9 @@ import datetime
 from django.test import Client
 from django.utils import timezone
 
-from communications.models import Status
-from settings_app.models import OutgoingEmailSettings
-from settings_app.services import settings_for
+from outbox.models import Status
+from routes.config import settings_for
+from routes.models import OutgoingEmailSettings
 from tests.page_data import AUTH_REASON, make_customer, make_email, make_invoice
 
 URL = "/"

@@ -10,7 +10,7 @@ import pytest
 from django.test import RequestFactory
 
 from communications.context_processors import tenant_time_zone
-from communications.models import ReminderSettings
+from dunning.models import ReminderSettings
 from tests.page_data import make_customer, make_invoice
 
 NBSP = "\xa0"

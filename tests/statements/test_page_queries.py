@@ -11,7 +11,7 @@ import datetime
 
 import pytest
 
-from communications.models import Kind, Status
+from outbox.models import Kind, Status
 from tests.page_data import make_customer, make_email, make_invoice
 
 TODAY = datetime.date.today()
@@ -100,7 +100,7 @@ def test_an_email_detail_costs_the_same_with_1_and_20_attempts(
 ):
     from django.utils import timezone
 
-    from communications.models import DeliveryAttempt, Outcome
+    from outbox.models import DeliveryAttempt, Outcome
 
     customer = make_customer(tenant_a, "Initech")
     email = make_email(tenant_a, customer=customer, status=Status.ERROR)

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from communications.models import Kind, OutboundEmail, Status
+from outbox.models import Kind, OutboundEmail, Status
 from tests.page_data import make_customer, make_email, make_invoice
 from tests.resend_forms import JUNK, query_of, resend_next_values
 from yaypay_mail.models import Invoice

@@ -10,7 +10,8 @@ import pytest
 import time_machine
 from django.test import Client
 
-from communications.models import ReminderSettings, Status
+from dunning.models import ReminderSettings
+from outbox.models import Status
 from tests.page_data import make_customer, make_email, make_invoice
 
 # 20:00 UTC on 10 March is already 11 March in Auckland (UTC+13).
