@@ -70,11 +70,37 @@ def identity_for(config: OutgoingEmailSettings) -> Identity:
     if config.use_server in OWN_MAILBOX_ROUTES:
         connection = connection_for(config.tenant_id, config.use_server)
         account = connection.account_email if connection else ""
-        return Identity(from_email=config.from_email or account, from_name=config.sender_name)
+        reply_to = ""
+        if config.use_server == UseServer.GOOGLE and gmail_may_rewrite(config.from_email, account):
+            # Gmail puts the account in From unless the From is one of its verified
+            # "Send mail as" aliases; Reply-To keeps replies going to the saved From.
+            reply_to = config.from_email
+        return Identity(
+            from_email=config.from_email or account,
+            from_name=config.sender_name,
+            reply_to=reply_to,
+        )
     return Identity(
         from_email=settings.DEFAULT_FROM_EMAIL,
         from_name=f"{config.tenant.name} {settings.GATEWAY_DISPLAY_SUFFIX}",
         reply_to=config.from_email,
+    )
+
+
+def gmail_may_rewrite(from_email: str, account: str) -> bool:
+    """Gmail sends from the connected account unless the From is a verified "Send mail
+    as" alias of it, which only Gmail knows: a From other than the account may be
+    rewritten to the account's address."""
+    return bool(from_email and account and from_email.lower() != account.lower())
+
+
+def gmail_from_note(from_email: str, account: str) -> str:
+    """What Gmail will do with a From other than the connected account, in one place for
+    the settings page and the test message's banner."""
+    return (
+        f'Gmail sends from {from_email} only if it is a verified "Send mail as" address '
+        f"of {account}; otherwise Gmail rewrites the From to {account}. "
+        f"Replies go to {from_email} either way (Reply-To)."
     )
 
 
@@ -173,6 +199,12 @@ def _send_test(
     timeout: float,
 ) -> TestOutcome:
     identity = identity_for(config)
+    # A From the route may rewrite (Gmail) is not promised: what Gmail does is said instead.
+    gmail_note = (
+        gmail_from_note(identity.from_email, _account_of(config))
+        if identity.reply_to and config.use_server == UseServer.GOOGLE
+        else ""
+    )
     message = build_message(
         from_email=identity.from_email,
         from_name=identity.from_name,
@@ -182,8 +214,11 @@ def _send_test(
         text=(
             "This is a test message from YayPay.\n\n"
             "Your outgoing email settings work: payment reminders will be sent "
-            f"from {identity.from_email}"
-            + _through(config.use_server)
+            + (
+                f"through Google.\n{gmail_note}\n"
+                if gmail_note
+                else f"from {identity.from_email}" + _through(config.use_server)
+            )
             + (
                 f"Your customers' replies go to {identity.reply_to or identity.from_email}.\n"
                 if config.from_email or config.use_server in OWN_MAILBOX_ROUTES
@@ -198,9 +233,13 @@ def _send_test(
     except SendFailure as failure:
         logger.info("Test message of tenant %s failed: %s", config.tenant_id, failure.code)
         return TestOutcome(saved=True, failure=failure)
-    return TestOutcome(
-        saved=True, ok=True, message=f"Test message sent to {to}. Your settings are saved."
-    )
+    sent = f"Test message sent to {to}. Your settings are saved."
+    return TestOutcome(saved=True, ok=True, message=f"{sent} {gmail_note}".strip())
+
+
+def _account_of(config: OutgoingEmailSettings) -> str:
+    connection = connection_for(config.tenant_id, config.use_server)
+    return connection.account_email if connection else ""
 
 
 def _through(use_server: str) -> str:

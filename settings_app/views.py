@@ -16,7 +16,13 @@ from .hostguard import HostRefused
 from .models import AuditAction, OAuthConnection, Provider, SettingsAuditEntry, UseServer
 from .oauth_providers import enabled_providers
 from .oauth_views import JUST_CONNECTED
-from .services import TestLimitReached, needs_reconnect, save_and_test, settings_for
+from .services import (
+    TestLimitReached,
+    gmail_from_note,
+    needs_reconnect,
+    save_and_test,
+    settings_for,
+)
 
 
 @sensitive_post_parameters("password")
@@ -79,17 +85,21 @@ def _providers(config, connections) -> list[dict]:
     for provider in enabled_providers():
         connection = connections.get(provider.name)
         in_use = config.use_server == provider.name
+        from_differs = bool(
+            connection
+            and config.from_email
+            and config.from_email.lower() != connection.account_email.lower()
+        )
         shown.append(
             {
                 "name": provider.name,
                 "label": provider.label,
                 "connection": connection,
                 "needs_reconnect": in_use and needs_reconnect(config, connection),
-                "from_differs": bool(
-                    connection
-                    and config.from_email
-                    and config.from_email.lower() != connection.account_email.lower()
-                ),
+                "from_differs": from_differs,
+                "gmail_note": gmail_from_note(config.from_email, connection.account_email)
+                if from_differs and provider.name == Provider.GOOGLE
+                else "",
             }
         )
     return shown
