@@ -46,10 +46,13 @@ def _without_defaults(schema: dict[str, Any]) -> None:
 _RECORD = ConfigDict(extra="forbid", json_schema_extra=_without_defaults)
 _AMOUNT = {
     "anyOf": [{"type": "string"}, {"type": "number"}],
-    "description": 'A string such as "1234.56" or a JSON number; at most 2 decimals.',
+    "description": (
+        'A string such as "1234.56" or a JSON number; at most 12 digits before the point '
+        "and 2 after."
+    ),
     "examples": ["1234.56"],
 }
-_DATE = {"type": "string", "format": "date", "description": "YYYY-MM-DD"}
+_DATE = {"type": "string", "format": "date", "description": "YYYY-MM-DD, years 1900 to 2200"}
 
 
 class CustomerIn(BaseModel):
@@ -65,7 +68,9 @@ class CustomerIn(BaseModel):
             "anyOf": [
                 {"type": "array", "items": {"type": "string", "format": "email"}},
                 {"type": "string", "description": "Addresses separated by ; or ,"},
-            ]
+            ],
+            "description": "With the billing email, at most MAX_RECIPIENTS (default 50) "
+            "addresses in To and Cc together.",
         }
     ) = None
     reminders_paused: _raw({"type": "boolean"}) = None

@@ -53,3 +53,39 @@ class JsonFormatter(_JsonFormatter):
         kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
         kwargs.setdefault("timestamp", True)
         super().__init__(*args, **kwargs)
+
+
+class ClientErrors(logging.Filter):
+    """On `django.request`: a 4xx is the client's mistake, one line is enough.
+
+    Django logs every 4xx there, a 403 from PermissionDenied with its whole traceback.
+    The traceback goes (403, 404); with `drop` (development, where runserver's own
+    `django.server` line already names the request and its status) the record goes,
+    so each 4xx shows once. Errors (5xx) keep everything.
+    """
+
+    def __init__(self, drop: bool = False) -> None:
+        super().__init__()
+        self.drop = drop
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if not isinstance(status, int) or not 400 <= status < 500:
+            return True
+        if self.drop:
+            return False
+        if status in (403, 404):
+            record.exc_info = record.exc_text = None
+        return True
+
+
+class HealthProbes(logging.Filter):
+    """On `django.server`: a 503 of /healthz says that a dependency is not ready (the
+    view logs which, as a warning), not that the app failed; not an ERROR line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_line = record.args[0] if isinstance(record.args, tuple) and record.args else ""
+        if isinstance(request_line, str) and request_line.split(" ")[1:2] == ["/healthz"]:
+            if record.levelno > logging.WARNING:
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True

@@ -38,12 +38,28 @@ def identity_for(config: OutgoingEmailSettings) -> Identity:
     if config.use_server in OWN_MAILBOX_ROUTES:
         connection = connection_for(config.tenant_id, config.use_server)
         account = connection.account_email if connection else ""
-        return Identity(from_email=config.from_email or account, from_name=config.sender_name)
+        reply_to = ""
+        if config.use_server == UseServer.GOOGLE and gmail_may_rewrite(config.from_email, account):
+            # Gmail puts the account in From unless the From is one of its verified
+            # "Send mail as" aliases; Reply-To keeps replies going to the saved From.
+            reply_to = config.from_email
+        return Identity(
+            from_email=config.from_email or account,
+            from_name=config.sender_name,
+            reply_to=reply_to,
+        )
     return Identity(
         from_email=settings.DEFAULT_FROM_EMAIL,
         from_name=f"{config.tenant.name} {settings.GATEWAY_DISPLAY_SUFFIX}",
         reply_to=config.from_email,
     )
+
+
+def gmail_may_rewrite(from_email: str, account: str) -> bool:
+    """Gmail sends from the connected account unless the From is a verified "Send mail
+    as" alias of it, which only Gmail knows: a From other than the account may be
+    rewritten to the account's address."""
+    return bool(from_email and account and from_email.lower() != account.lower())
 
 
 def sending_blocked_reason(config: OutgoingEmailSettings) -> str:

@@ -50,6 +50,16 @@ class TestOutcome:
     failure: SendFailure | None = None
 
 
+def gmail_from_note(from_email: str, account: str) -> str:
+    """What Gmail will do with a From other than the connected account, in one place for
+    the settings page and the test message's banner."""
+    return (
+        f'Gmail sends from {from_email} only if it is a verified "Send mail as" address '
+        f"of {account}; otherwise Gmail rewrites the From to {account}. "
+        f"Replies go to {from_email} either way (Reply-To)."
+    )
+
+
 def next_test_allowed_at(tenant: Tenant, *, now: datetime) -> datetime | None:
     """None while the tenant is under SMTP_TEST_LIMIT tests in the last hour; otherwise
     the time the oldest of those leaves the window."""
@@ -145,6 +155,12 @@ def _send_test(
     timeout: float,
 ) -> TestOutcome:
     identity = identity_for(config)
+    # A From the route may rewrite (Gmail) is not promised: what Gmail does is said instead.
+    gmail_note = (
+        gmail_from_note(identity.from_email, _account_of(config))
+        if identity.reply_to and config.use_server == UseServer.GOOGLE
+        else ""
+    )
     message = build_message(
         from_email=identity.from_email,
         from_name=identity.from_name,
@@ -154,8 +170,11 @@ def _send_test(
         text=(
             "This is a test message from YayPay.\n\n"
             "Your outgoing email settings work: payment reminders will be sent "
-            f"from {identity.from_email}"
-            + _through(config.use_server)
+            + (
+                f"through Google.\n{gmail_note}\n"
+                if gmail_note
+                else f"from {identity.from_email}" + _through(config.use_server)
+            )
             + (
                 f"Your customers' replies go to {identity.reply_to or identity.from_email}.\n"
                 if config.from_email or config.use_server in OWN_MAILBOX_ROUTES
@@ -170,9 +189,13 @@ def _send_test(
     except SendFailure as failure:
         logger.info("Test message of tenant %s failed: %s", config.tenant_id, failure.code)
         return TestOutcome(saved=True, failure=failure)
-    return TestOutcome(
-        saved=True, ok=True, message=f"Test message sent to {to}. Your settings are saved."
-    )
+    sent = f"Test message sent to {to}. Your settings are saved."
+    return TestOutcome(saved=True, ok=True, message=f"{sent} {gmail_note}".strip())
+
+
+def _account_of(config: OutgoingEmailSettings) -> str:
+    connection = connection_for(config.tenant_id, config.use_server)
+    return connection.account_email if connection else ""
 
 
 def _through(use_server: str) -> str:

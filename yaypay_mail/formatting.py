@@ -5,12 +5,14 @@ only, so one setting changes them all."""
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
-from babel.numbers import format_currency, format_decimal
+from babel.dates import format_time as babel_format_time
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 
 DEFAULT_LOCALE = "en_US"
 # The locales offered on the reminder settings page, with the currency of the example.
@@ -42,7 +44,22 @@ def format_amount(amount: Decimal | int | None, currency: str, locale: str) -> s
     """`1234.5, "EUR", "de_DE"` -> `1.234,50 €`. None -> an em dash."""
     if amount is None:
         return "—"
-    return format_currency(amount, currency, locale=_locale(locale))
+    written = format_currency(amount, currency, locale=_locale(locale))
+    return _space_after_code(written, currency, locale)
+
+
+def _space_after_code(written: str, currency: str, locale: str) -> str:
+    """Babel writes a symbol that is a code (SEK, CHF) against the digits in some locales
+    ("SEK12,000.00"); a code needs a (no-break) space, as "US$" or "€" does not."""
+    symbol = get_currency_symbol(currency, locale=_locale(locale))
+    if not symbol:
+        return written
+    quoted = re.escape(symbol)
+    if symbol[-1].isalpha():
+        written = re.sub(rf"{quoted}(?=[-\d])", f"{symbol}\xa0", written)
+    if symbol[0].isalpha():
+        written = re.sub(rf"(?<=\d){quoted}", f"\xa0{symbol}", written)
+    return written
 
 
 def format_number(number: Decimal | int | None, locale: str) -> str:
@@ -57,6 +74,18 @@ def format_day(day: datetime.date | None, locale: str) -> str:
     if day is None:
         return "—"
     return babel_format_date(day, format="medium", locale=_locale(locale))
+
+
+def format_moment(moment: datetime.datetime | None, locale: str) -> str:
+    """A timestamp the locale's way, in the time zone it carries (callers convert):
+    `Nov 30, 2026, 2:05 PM` (en_US), `30.11.2026, 14:05` (de_DE)."""
+    if moment is None:
+        return "—"
+    found = _locale(locale)
+    day = babel_format_date(moment.date(), format="medium", locale=found)
+    clock = babel_format_time(moment.time(), format="short", locale=found)
+    pattern = str(found.datetime_formats.get("medium", "{1}, {0}"))
+    return pattern.replace("{1}", day).replace("{0}", clock)
 
 
 def date_order(locale: str) -> str:

@@ -260,10 +260,25 @@ LOGGING = {
         "plain": {"()": "ops.logging.PlainFormatter"},
         "json": {"()": "ops.logging.JsonFormatter"},
     },
+    "filters": {
+        # Each 4xx once, without a traceback; in development runserver logs it already.
+        "client_errors": {"()": "ops.logging.ClientErrors", "drop": DEBUG},
+        "health_probes": {"()": "ops.logging.HealthProbes"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Only through the root handler: Django's own "django" console handler printed
+        # each of its records a second time in development.
+        "django": {"level": "INFO"},
+        "django.request": {"filters": ["client_errors"]},
+        # runserver's request lines, in our format.
+        "django.server": {
+            "handlers": ["console"],
+            "filters": ["health_probes"],
+            "propagate": False,
+        },
         # Lockouts stay (WARNING); every successful login and attempt clean-up does not.
         "axes": {"level": "WARNING"},
         # One INFO line per provider request (URL and status); outcomes are logged by us.
@@ -301,8 +316,13 @@ if not DEBUG and not CELERY_BROKER_URL and not CELERY_EAGER:
 # Redis re-delivers an unacknowledged task after this long; tasks finish well within it.
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# A host name in every URL: kombu warns "No hostname was supplied" about memory:// and
+# filesystem:// without one (the README's `CELERY_BROKER_URL=filesystem://`).
 if not CELERY_BROKER_URL:
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"
+elif CELERY_BROKER_URL in ("memory://", "filesystem://"):
+    CELERY_BROKER_URL += "localhost/"
+    os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL  # Celery reads the variable first
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A broker that is down must not hold a page for long: the change is committed and
     # beat's drain delivers it anyway.

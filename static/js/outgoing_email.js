@@ -65,6 +65,24 @@
     replyTo.textContent = fromInput.value.trim() || replyTo.dataset.empty;
   });
 
+  // The test can take up to SMTP_DEADLINE seconds: one click, and say so while it runs.
+  // The form still posts as it would without this script.
+  var submit = document.getElementById("save-and-test");
+  var idleLabel = submit.textContent;
+  form.addEventListener("submit", function () {
+    // The browser has not sent the form yet; the button has no name, so disabling it
+    // changes nothing that posts. A disabled default button also stops Enter.
+    submit.disabled = true;
+    submit.setAttribute("aria-busy", "true");
+    submit.textContent = submit.dataset.testingLabel;
+  });
+  // Back from the next page (the browser's page cache): the button works again.
+  window.addEventListener("pageshow", function () {
+    submit.disabled = false;
+    submit.removeAttribute("aria-busy");
+    submit.textContent = idleLabel;
+  });
+
   if (fromInput.value.trim()) replyTo.textContent = fromInput.value.trim();
   guessProvider();
   showSteps();

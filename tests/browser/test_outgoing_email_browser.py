@@ -113,3 +113,65 @@ def test_without_javascript_every_field_shows_and_the_form_posts_the_same_fields
         }
     finally:
         context.close()
+
+
+def test_the_button_waits_disabled_while_a_stalling_server_holds_the_test(
+    live_server, page, admin_a, raw_server_factory, settings
+):
+    settings.SMTP_TIMEOUT = 3.0
+    settings.SMTP_DEADLINE = 4.0
+    server = raw_server_factory("never_greet")
+    log_in_to_settings(live_server, page)
+    page.check("input[name=use_server][value=smtp]")
+    page.fill("input[name=from_email]", "ar@acme.example")
+    page.fill("input[name=host]", "localhost")
+    page.fill("input[name=port]", str(server.port))
+    page.fill("input[name=username]", MAILBOX_LOGIN)
+    page.fill("input[name=password]", MAILBOX_PASSWORD)
+    # Playwright cannot read a page while its form's answer is pending, so the page
+    # reports each change of the button as it happens, and the answer is logged too.
+    events: list[tuple] = []
+    page.expose_function("buttonChanged", lambda disabled, text: events.append((disabled, text)))
+    page.on(
+        "response",
+        lambda response: response.request.method == "POST" and events.append("answered"),
+    )
+    page.evaluate(
+        """() => {
+            const button = document.getElementById("save-and-test");
+            new MutationObserver(() => window.buttonChanged(button.disabled, button.textContent))
+                .observe(button, {attributes: true, childList: true, characterData: true});
+        }"""
+    )
+    page.locator("#save-and-test").click()
+
+    # While the server stalled, before any answer: one disabled button that says so.
+    assert events[0] == (True, "Testing… (up to 4 s)")
+    assert events.index("answered") > 0
+    assert server.connections == 1
+
+    # The deadline ends it: the failure shows and the button works again.
+    page.locator(".banner-error").wait_for(timeout=15_000)
+    assert page.locator("#save-and-test").is_enabled()
+    assert page.locator("#save-and-test").inner_text() == "Save and send test message"
+
+
+def test_without_javascript_the_form_still_posts_and_tests(
+    live_server, browser, admin_a, starttls_server
+):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        log_in_to_settings(live_server, page)
+        page.check("input[name=use_server][value=smtp]")
+        page.fill("input[name=from_email]", "ar@acme.example")
+        page.fill("input[name=host]", "localhost")
+        page.fill("input[name=port]", str(starttls_server.port))
+        page.fill("input[name=username]", MAILBOX_LOGIN)
+        page.fill("input[name=password]", MAILBOX_PASSWORD)
+        page.click("button:has-text('Save and send test message')")
+        page.locator(".banner-success").wait_for()
+        assert "Test message sent to admin@acme.example." in page.inner_text(".banner-success")
+        starttls_server.wait_for(1)
+    finally:
+        context.close()

@@ -374,4 +374,4 @@ def test_the_preview_uses_the_admins_own_tenant(admin_client_b, tenant_a, tenant
     html = admin_client_b.post(PREVIEW, email_form()).content.decode()
     assert tenant_b.name in html and tenant_a.name not in html
     assert "<img" not in html  # tenant A's logo is not tenant B's
-    assert "$13,330.40" in html  # tenant B's locale (en_US), not A's
+    assert "$13,080.40" in html  # tenant B's locale (en_US), not A's: the sample's balance

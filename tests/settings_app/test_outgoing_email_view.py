@@ -565,9 +565,89 @@ def test_history_and_the_last_test_are_shown_in_the_tenants_time_zone(admin_clie
     page = admin_client_a.get(URL).content.decode()
     history = page.split('id="audit"')[1]
     assert "When (Asia/Kolkata)" in history
-    assert "2026-12-01 03:30" in history  # 22:00 UTC is 03:30 the next day in India
+    # 22:00 UTC is 03:30 the next day in India, written the tenant's (en_US) way.
+    assert "Dec 1, 2026, 3:30\u202fAM" in history
     last_test = page.split('id="last-test"')[1].split("</section>")[0]
-    assert "2026-12-01 03:30 (Asia/Kolkata)" in last_test
+    assert "Dec 1, 2026, 3:30\u202fAM (Asia/Kolkata)" in last_test
+
+
+def test_history_and_the_last_test_follow_the_tenants_locale(admin_client_a, tenant_a):
+    import datetime
+
+    from dunning.models import ReminderSettings
+
+    ReminderSettings.objects.update_or_create(
+        tenant=tenant_a, defaults={"time_zone": "Europe/Berlin", "locale": "de_DE"}
+    )
+    at = datetime.datetime(2026, 11, 30, 13, 5, tzinfo=datetime.UTC)
+    entry = SettingsAuditEntry.objects.create(tenant=tenant_a, action="tested", result_ok=True)
+    SettingsAuditEntry.objects.filter(pk=entry.pk).update(at=at)
+    from settings_app.services import settings_for
+
+    OutgoingEmailSettings.objects.filter(pk=settings_for(tenant_a).pk).update(
+        last_tested_at=at, last_result_ok=True
+    )
+    page = admin_client_a.get(URL).content.decode()
+    assert "30.11.2026, 14:05" in page.split('id="audit"')[1]
+    assert "30.11.2026, 14:05 (Europe/Berlin)" in page.split('id="last-test"')[1]
+    assert "2026-11-30" not in page
+
+
+LONG_REASON = (
+    "The mail server closed the connection before the message was sent. It may be "
+    "overloaded, or it may refuse connections from YayPay's addresses: ask your IT to "
+    "allow them. Server said: 421 4.7.0 Try again later"
+)
+
+
+def test_a_failed_test_shows_a_short_reason_with_the_full_text_one_click_away(
+    admin_client_a, tenant_a
+):
+    SettingsAuditEntry.objects.create(
+        tenant=tenant_a, action="tested", result_ok=False, result=LONG_REASON
+    )
+    history = admin_client_a.get(URL).content.decode().split('id="audit"')[1]
+    summary = history.split("<summary>")[1].split("</summary>")[0]
+    assert "Failed" in summary
+    assert "The mail server closed the connection before the message…" in summary
+    assert "421" not in summary
+    # The whole reason is behind the badge (in the <details>), not in the row's line.
+    details = history.split("</summary>")[1].split("</details>")[0]
+    assert "Server said: 421 4.7.0 Try again later" in details
+
+
+def test_the_history_is_paged_by_id_with_an_older_link(admin_client_a, tenant_a):
+    entries = [
+        SettingsAuditEntry.objects.create(
+            tenant=tenant_a, action="changed", changed_fields=["sender_name"]
+        )
+        for _ in range(23)
+    ]
+    page = admin_client_a.get(URL).content.decode()
+    history = page.split('id="audit"')[1]
+    shown = [entry.pk for entry in entries if f'id="audit-{entry.pk}"' in history]
+    assert shown == [entry.pk for entry in entries[-10:]]
+    assert "Newest</a>" not in history
+    older = f"?history_before={entries[-10].pk}#audit"
+    assert older in history
+
+    second = admin_client_a.get(URL + older.split("#")[0]).content.decode().split('id="audit"')[1]
+    shown = [entry.pk for entry in entries if f'id="audit-{entry.pk}"' in second]
+    assert shown == [entry.pk for entry in entries[3:13]]
+    assert "Newest</a>" in second
+
+    last = admin_client_a.get(f"{URL}?history_before={entries[3].pk}").content.decode()
+    last = last.split('id="audit"')[1]
+    assert [e.pk for e in entries if f'id="audit-{e.pk}"' in last] == [e.pk for e in entries[:3]]
+    assert "history_before=" not in last
+    # Nonsense is the first page, not an error.
+    assert admin_client_a.get(URL + "?history_before=abc").status_code == 200
+
+
+def test_the_history_shows_only_the_tenants_own_entries(admin_client_a, tenant_b):
+    other = SettingsAuditEntry.objects.create(tenant=tenant_b, action="tested", result_ok=True)
+    page = admin_client_a.get(f"{URL}?history_before={other.pk + 1}").content.decode()
+    assert f'id="audit-{other.pk}"' not in page
 
 
 @pytest.mark.parametrize(

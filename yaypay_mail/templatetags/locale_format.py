@@ -9,6 +9,7 @@ callable that reads it once per request, only on pages that format something.
     {% amount row.total row.currency %}   -> $1,234.56 / 1.234,56 €
     {% number count %}                     -> 12,345 / 12.345
     {% day invoice.due_on %}               -> Nov 30, 2026 / 30.11.2026
+    {% moment email.created_at %}          -> Nov 30, 2026, 2:05 PM / 30.11.2026, 14:05
     {{ count|number_in:tenant_locale }}    -> the same, as a filter
 """
 
@@ -53,6 +54,18 @@ def day(context, value) -> str:
     return formatting.format_day(_date(value), locale_of(context))
 
 
+def _local(value):
+    """A moment in the current time zone (a {% timezone %} block sets it)."""
+    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
+        return timezone.localtime(value)
+    return value
+
+
+@register.simple_tag(takes_context=True)
+def moment(context, value) -> str:
+    return formatting.format_moment(_local(value), locale_of(context))
+
+
 # Filters with the locale as their argument, for expressions: {{ n|number_in:tenant_locale }}.
 
 
@@ -64,3 +77,8 @@ def number_in(value, locale: str | None = None) -> str:
 @register.filter
 def day_in(value, locale: str | None = None) -> str:
     return formatting.format_day(_date(value), locale or formatting.DEFAULT_LOCALE)
+
+
+@register.filter
+def moment_in(value, locale: str | None = None) -> str:
+    return formatting.format_moment(_local(value), locale or formatting.DEFAULT_LOCALE)
