@@ -23,6 +23,7 @@ from routes.failures import SendFailure
 from routes.hostguard import CheckedHost, check_host
 from routes.messages import build_message
 from routes.models import OutgoingEmailSettings, UseServer
+from routes.oauth_tokens import connection_for
 from settings_app.models import AuditAction, SettingsAuditEntry
 from yaypay_mail.models import Tenant
 
