@@ -37,21 +37,13 @@ def email_list(request):
     matching = matching_emails(request, form.cleaned_data)
     # ?page=N (old links) is valid and ignored: the first page, never an OFFSET.
     page = keyset_page(matching.emails, form.cleaned_data["cursor"], size=PAGE_SIZE)
-    status = form.cleaned_data.get("status")
-    if status == Status.ERROR:
-        any_error = bool(page.object_list)
-    elif not status and request.membership.role in RESENDING_ROLES:
-        # "Resend all Error emails..." only where the filters match one: one indexed query.
-        any_error = matching.emails.filter(status=Status.ERROR).exists()
-    else:
-        any_error = False
     return _render_list(
         request,
         form,
         page=page,
         customer=matching.customer,
         time_zone=matching.time_zone,
-        any_error=any_error,
+        locale=matching.locale,
     )
 
 
@@ -62,8 +54,8 @@ def _render_list(
     page,
     customer,
     time_zone: str = "",
+    locale: str = "",
     status: int = 200,
-    any_error: bool = False,
 ):
     """The list page; every link and Resend form on it carries only the cleaned filters."""
     cleaned = form.cleaned_data  # after a failed is_valid(), the fields that were valid
@@ -95,11 +87,14 @@ def _render_list(
             "all_customers_url": with_query(list_url, {**filters, "customer": None}),
             "export_url": with_query(reverse("communications_export"), filters),
             "time_zone": time_zone or reminder_settings_for(request.tenant).time_zone,
+            # Read with the time zone already; else the context processor's (lazy) one.
+            **({"tenant_locale": locale} if locale else {}),
             "can_bulk_resend": can_resend and bool(error_ids),
             "page_error_ids": ",".join(str(pk) for pk in error_ids),
+            # Offered where this page shows an Error email (no extra query: the list is
+            # one outbox query); on the Error list, any row is one.
             "all_matching_offered": can_resend
-            and page is not None
-            and any_error
+            and bool(error_ids)
             and filters.get("status", Status.ERROR) == Status.ERROR,
         },
         status=status,
@@ -182,6 +177,7 @@ def email_bulk_resend(request):
             "list_url": list_url,
             "blocked": blocked,
             "time_zone": matching.time_zone,
+            "tenant_locale": locale,
         },
         # Refused: the page says why, and nothing was resent.
         status=409 if blocked and request.method == "POST" else 200,
