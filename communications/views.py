@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +22,7 @@ from yaypay_mail.paging import keyset_page
 from yaypay_mail.tenancy import get_for_tenant, role_required
 
 PAGE_SIZE = 50
+DAY_TYPED = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Pages build their Resend `next` from known filters only, so a longer one is not theirs.
 MAX_NEXT_LENGTH = 2000
 RESENDING_ROLES = (Role.ADMIN, Role.COLLECTOR)
@@ -35,11 +38,25 @@ def email_list(request):
     # ?page=N (old links) is valid and ignored: the first page, never an OFFSET.
     page = keyset_page(matching.emails, form.cleaned_data["cursor"], size=PAGE_SIZE)
     return _render_list(
-        request, form, page=page, customer=matching.customer, time_zone=matching.time_zone
+        request,
+        form,
+        page=page,
+        customer=matching.customer,
+        time_zone=matching.time_zone,
+        locale=matching.locale,
     )
 
 
-def _render_list(request, form, *, page, customer, time_zone: str = "", status: int = 200):
+def _render_list(
+    request,
+    form,
+    *,
+    page,
+    customer,
+    time_zone: str = "",
+    locale: str = "",
+    status: int = 200,
+):
     """The list page; every link and Resend form on it carries only the cleaned filters."""
     cleaned = form.cleaned_data  # after a failed is_valid(), the fields that were valid
     filters = known_filters(cleaned)
@@ -58,8 +75,9 @@ def _render_list(request, form, *, page, customer, time_zone: str = "", status: 
             "statuses": Status.choices,
             "kind": filters.get("kind", ""),
             "kinds": Kind.choices,
-            "date_from": filters.get("date_from", ""),
-            "date_to": filters.get("date_to", ""),
+            # A refused day (To before From) stays in its box beside the error.
+            "date_from": filters.get("date_from") or _typed_day(form, "date_from"),
+            "date_to": filters.get("date_to") or _typed_day(form, "date_to"),
             "customer": customer,
             "q": filters.get("q", ""),
             "filters": filters,
@@ -69,14 +87,25 @@ def _render_list(request, form, *, page, customer, time_zone: str = "", status: 
             "all_customers_url": with_query(list_url, {**filters, "customer": None}),
             "export_url": with_query(reverse("communications_export"), filters),
             "time_zone": time_zone or reminder_settings_for(request.tenant).time_zone,
+            # Read with the time zone already; else the context processor's (lazy) one.
+            **({"tenant_locale": locale} if locale else {}),
             "can_bulk_resend": can_resend and bool(error_ids),
             "page_error_ids": ",".join(str(pk) for pk in error_ids),
+            # Offered where this page shows an Error email (no extra query: the list is
+            # one outbox query); on the Error list, any row is one.
             "all_matching_offered": can_resend
-            and page is not None
+            and bool(error_ids)
             and filters.get("status", Status.ERROR) == Status.ERROR,
         },
         status=status,
     )
+
+
+def _typed_day(form, name: str) -> str:
+    """What the person typed for a refused day, when it is a day an <input type=date>
+    can show (YYYY-MM-DD); anything else would not show there anyway."""
+    typed = form.data.get(name, "")
+    return typed if name in form.errors and DAY_TYPED.fullmatch(typed) else ""
 
 
 @role_required()
@@ -129,6 +158,9 @@ def email_bulk_resend(request):
         outcome = bulk_resend.resend(request.tenant, selection, matching.emails)
         report = messages.error if outcome.stopped else messages.success
         report(request, outcome.message(locale))
+        if outcome.queued:
+            # Where they went: the Error list would now be empty and say nothing.
+            return redirect(with_query(reverse("communications"), {**filters, "status": "queued"}))
         return redirect(list_url)
     picked = bulk_resend.picked_emails(request.tenant, selection, matching.emails)
     preview = bulk_resend.preview(request.tenant, selection, picked)
@@ -145,6 +177,7 @@ def email_bulk_resend(request):
             "list_url": list_url,
             "blocked": blocked,
             "time_zone": matching.time_zone,
+            "tenant_locale": locale,
         },
         # Refused: the page says why, and nothing was resent.
         status=409 if blocked and request.method == "POST" else 200,

@@ -27,6 +27,7 @@ from yaypay_mail.models import Customer
 
 SORTS = [("overdue", "Overdue"), ("total", "Total"), ("name", "Customer")]
 DEFAULT_SORT = "overdue"
+SORT_MESSAGE = "Choose overdue, total or customer, as in Sort by."
 AFTER, BEFORE = "a", "b"
 # A cursor holds a customer's name (up to 200 characters, up to 4 bytes each) or an amount.
 MAX_CURSOR_LENGTH = 1500
@@ -83,7 +84,8 @@ class AgingFilters(forms.Form):
         required=False,
         label="Sort",
         choices=[("", "Overdue"), *SORTS],
-        error_messages={"invalid_choice": "Choose overdue, total or name."},
+        # In the words of the page's "Sort by" links, not the query string's values.
+        error_messages={"invalid_choice": SORT_MESSAGE},
     )
     cursor = CursorField(
         decode=decode_cursor,

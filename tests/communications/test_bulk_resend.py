@@ -58,6 +58,29 @@ def test_the_list_offers_checkboxes_on_error_rows_only(collector_client_a, tenan
     assert ">Resend all Error emails matching this filter</button>" in page
 
 
+@pytest.mark.parametrize("filters", [{}, {"status": "error"}], ids=["all", "error"])
+def test_resend_all_is_offered_only_when_an_error_email_matches(
+    collector_client_a, tenant_a, initech, filters
+):
+    make_email(tenant_a, customer=initech, status=Status.SENT, subject="Fine")
+    page = text(collector_client_a.get("/communications/", filters))
+    assert "Resend all Error emails" not in page
+    make_email(tenant_a, customer=initech, status=Status.ERROR)
+    page = text(collector_client_a.get("/communications/", filters))
+    assert ">Resend all Error emails matching this filter</button>" in page
+    # A filter that matches no Error email (another customer) offers nothing.
+    other = make_customer(tenant_a, "Hooli")
+    page = text(collector_client_a.get("/communications/", {**filters, "customer": other.pk}))
+    assert "Resend all Error emails" not in page
+
+
+def test_a_resend_that_queued_nothing_stays_on_the_list_and_says_so(collector_client_a, errors):
+    OutboundEmail.objects.filter(pk=errors[0].pk).update(status=Status.SENT)
+    response = collector_client_a.post(RESEND, {"ids": [errors[0].pk]}, follow=True)
+    assert response.redirect_chain == [("/communications/", 302)]
+    assert "0 emails queued again; 1 skipped (not in Error)" in text(response)
+
+
 def test_confirming_ticked_rows_shows_how_many_and_which_then_resends_them(
     collector_client_a, errors, no_delivery
 ):
@@ -70,8 +93,11 @@ def test_confirming_ticked_rows_shows_how_many_and_which_then_resends_them(
     assert statuses(errors) == [Status.ERROR] * 3  # GET changes nothing
 
     response = collector_client_a.post(RESEND, {"ids": picked, "status": "error"}, follow=True)
-    assert response.redirect_chain == [("/communications/?status=error", 302)]
+    # Where they went, not an Error list that would now show nothing.
+    assert response.redirect_chain == [("/communications/?status=queued", 302)]
     assert "2 emails queued again; 0 skipped (not in Error)" in text(response)
+    listed = [e.pk for e in errors if f'id="email-{e.pk}"' in text(response)]
+    assert listed == picked
     assert statuses(errors) == [Status.QUEUED, Status.ERROR, Status.QUEUED]
     # Delivery asked for once for the lot, not once per email.
     assert no_delivery == [{"tenant_id": errors[0].tenant_id, "queued": 2}]
@@ -147,7 +173,7 @@ def test_all_matching_resends_every_error_email_the_filters_match_in_chunks(
     monkeypatch.setattr(bulk_resend, "_error_chunks", spy)
     response = collector_client_a.post(RESEND, {"all_matching": "1", **filters}, follow=True)
     assert response.redirect_chain == [
-        (f"/communications/?status=error&customer={initech.pk}&kind=reminder", 302)
+        (f"/communications/?status=queued&customer={initech.pk}&kind=reminder", 302)
     ]
     assert "7 emails queued again; 0 skipped (not in Error)" in text(response)
     assert chunks == [e.pk for e in reversed(matching)]  # newest first, each once

@@ -117,6 +117,30 @@ def test_the_valid_filters_stay_in_the_form_beside_a_refused_one(admin_client_a,
     assert f'name="customer" id="id_customer" value="{initech.pk}"' in page
 
 
+def test_a_reversed_date_range_keeps_both_days_in_their_boxes_beside_the_error(admin_client_a):
+    page = refused(admin_client_a, {"date_from": "2026-11-30", "date_to": "2026-11-01"})
+    assert "To: It must be the same day as From or a later one." in page
+    assert 'name="date_from" id="id_date_from" value="2026-11-30"' in page
+    assert 'name="date_to" id="id_date_to" value="2026-11-01"' in page
+
+
+def test_a_refused_day_that_is_not_a_date_is_not_echoed(admin_client_a):
+    page = refused(admin_client_a, {"date_to": "<b>soon</b>"})
+    assert 'name="date_to" id="id_date_to" value=""' in page
+    assert "soon" not in page.split('id="email-filters"')[1]
+
+
+def test_the_date_boxes_carry_no_format_hint_that_contradicts_the_date_picker(
+    admin_client_a, failures
+):
+    page = admin_client_a.get(LIST).content.decode()
+    assert 'type="date" name="date_from"' in page
+    assert "YYYY-MM-DD" not in page.split('id="email-filters"')[1].split("</form>")[0]
+    # The query string keeps YYYY-MM-DD.
+    listed = admin_client_a.get(LIST, {"date_from": "2026-01-01", "date_to": "2026-12-31"})
+    assert listed.status_code == 200
+
+
 def test_another_tenants_customer_still_answers_404(admin_client_b, initech):
     assert admin_client_b.get(LIST, {"customer": initech.pk, "q": "x"}).status_code == 404
 

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dunning.models import ReminderSettings
 from outbox.models import Kind, Status
+from statements.aging_forms import SORTS
 from tests.page_data import make_customer, make_email, make_invoice
 from yaypay_mail.models import CustomerBalance, Invoice, OpenBalance
 
@@ -389,10 +390,22 @@ def test_only_the_tenants_own_customers_show_in_the_page_and_the_export(
 # --- bad input ----------------------------------------------------------------------------
 
 
+def test_the_sort_error_uses_the_words_of_the_sort_links(collector_client_a, tenant_a):
+    make_invoice(make_customer(tenant_a, "Initech"), "I-1", due_on=days_ago(3))
+    page = get(collector_client_a, URL).content.decode()
+    links = page.split("Sort by")[1].split("</p>")[0]
+    labels = [label.lower() for _, label in SORTS]
+    assert all(f">{label}</" in links for label in labels)
+    error = get(collector_client_a, URL, sort="due").content.decode()
+    error = error.split('id="filter-errors"')[1].split("</div>")[0]
+    assert "overdue, total or customer" in error
+    assert "name" not in error.lower().replace("sort:", "")
+
+
 @pytest.mark.parametrize(
     "params,message",
     [
-        ({"sort": "due"}, "Sort: Choose overdue, total or name."),
+        ({"sort": "due"}, "Sort: Choose overdue, total or customer, as in Sort by."),
         ({"cursor": "not-a-cursor"}, "Page: It is not a page of this list"),
         ({"currency": "EURO"}, "Currency: It must be a three-letter currency code"),
         ({"currency": "E1R"}, "Currency: It must be a three-letter currency code"),

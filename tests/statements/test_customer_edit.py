@@ -171,7 +171,7 @@ def test_a_collector_pauses_with_a_reason_then_unpauses(
     page = response.content.decode()
     assert "Reminders paused." in page
     assert '<span class="pause-reason">Disputed INV-1</span>' in page
-    assert "Unpause reminders" in page
+    assert "Resume reminders" in page
     history = page[page.index('id="history"') :]
     assert "collector@acme.example" in history
     assert "Pause reason: — → Disputed INV-1" in history
