@@ -225,11 +225,15 @@ def make_due_again(due: dict, everyone: dict) -> None:
 
 
 def tick_tasks() -> dict:
+    from dunning import tasks as reminder_tasks
     from outbox import tasks
 
-    names = ["drain_due_mail", "schedule_daily_reminders", "reap_expired_leases"]
-    names += ["sweep_status_counts"] if hasattr(tasks, "sweep_status_counts") else []
-    return {name: getattr(tasks, name) for name in names}
+    return {
+        "drain_due_mail": tasks.drain_due_mail,
+        "schedule_daily_reminders": reminder_tasks.schedule_daily_reminders,
+        "reap_expired_leases": tasks.reap_expired_leases,
+        "sweep_status_counts": tasks.sweep_status_counts,
+    }
 
 
 KICKS: list[int] = []
@@ -240,10 +244,14 @@ def disable_kicks() -> None:
     """Delivery kicks are counted, and the tenants the reminder tick hands to their own
     tasks are kept: their work is run after the tick, timed on its own."""
     import outbox.services as services
+    from dunning import tasks as reminder_tasks
     from outbox import tasks
 
-    services.kick_delivery = lambda *, tenant_id, queued=1: KICKS.append(tenant_id)
-    tasks.schedule_tenant_reminders.delay = lambda tenant_id, claim: HANDED_OVER.append(
+    def kick(*, tenant_id, queued=1):
+        KICKS.append(tenant_id)
+
+    services.kick_delivery = tasks.kick_delivery = kick
+    reminder_tasks.schedule_tenant_reminders.delay = lambda tenant_id, claim: HANDED_OVER.append(
         (tenant_id, claim)
     )
 
@@ -346,9 +354,8 @@ def explain_plans() -> list[str]:
     from django.db import connection
     from django.utils import timezone
 
-    from dunning.models import ReminderSettings
     from dunning.reminders import due_tenants_query
-    from outbox.models import OutboundEmail, Status
+    from outbox.models import OutboundEmail, SendingLimits, Status
 
     now = timezone.now()
     drain = (
@@ -357,9 +364,9 @@ def explain_plans() -> list[str]:
         .values_list("tenant_id", flat=True)
         .distinct()
     )
-    held = ReminderSettings.objects.filter(
-        tenant_id__in=list(drain), held_until__gt=now
-    ).values_list("tenant_id", flat=True)
+    held = SendingLimits.objects.filter(tenant_id__in=list(drain), held_until__gt=now).values_list(
+        "tenant_id", flat=True
+    )
     due = due_tenants_query(now)
     lines = []
     for label, query in (

@@ -26,7 +26,7 @@ def tenant_time_zone(request) -> dict:
         return reminder_settings_for(tenant)
 
     def time_zone() -> str:
-        return reminder_settings().time_zone
+        return tenant.time_zone
 
     def locale() -> str:
         return reminder_settings().locale

@@ -33,7 +33,7 @@ def matching_emails(request, cleaned: dict, *, status: str | None = None) -> Mat
     if cleaned.get("customer") is not None:
         customer = get_for_tenant(request, Customer, cleaned["customer"])
     reminder_settings = reminder_settings_for(request.tenant)
-    time_zone = reminder_settings.time_zone
+    time_zone = request.tenant.time_zone
     created_from, created_before = created_between(
         cleaned.get("date_from"), cleaned.get("date_to"), time_zone
     )

@@ -13,7 +13,6 @@ from communications.detail import email_detail_context
 from communications.exports import csv_filename, csv_response, emails_csv, export_refused
 from communications.filters import EmailListFilters, with_query
 from communications.listing import known_filters, matching_emails
-from dunning.services import reminder_settings_for
 from outbox.models import Kind, OutboundEmail, Status
 from outbox.services import outbox_resend
 from yaypay_mail.formatting import format_number
@@ -86,7 +85,7 @@ def _render_list(
             "next_url": with_query(list_url, {**filters, "cursor": cursor}),
             "all_customers_url": with_query(list_url, {**filters, "customer": None}),
             "export_url": with_query(reverse("communications_export"), filters),
-            "time_zone": time_zone or reminder_settings_for(request.tenant).time_zone,
+            "time_zone": time_zone or request.tenant.time_zone,
             # Read with the time zone already; else the context processor's (lazy) one.
             **({"tenant_locale": locale} if locale else {}),
             "can_bulk_resend": can_resend and bool(error_ids),
@@ -126,7 +125,7 @@ def email_export(request):
 def email_detail(request, pk: int):
     # The customer's name is on the page: joined, not a second query.
     email = get_for_tenant(request, OutboundEmail.objects.select_related("customer"), pk)
-    time_zone = reminder_settings_for(request.tenant).time_zone
+    time_zone = request.tenant.time_zone
     return render(
         request,
         "communications/email_detail.html",

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import transaction
 
 from dunning.logo import LogoError, read_logo
 from dunning.models import ReminderSettings, ReminderTemplate
 from dunning.placeholders import PlaceholderError, check
-from dunning.time_zones import canonical_time_zone
+from outbox.models import SendingLimits
 from yaypay_mail.formatting import locale_choices
+from yaypay_mail.models import Tenant
+from yaypay_mail.time_zones import canonical_time_zone
 from yaypay_mail.validators import reject_invisible_controls
 
 # The longest opening, closing or payment text: a few paragraphs, not a document.
@@ -17,7 +21,21 @@ MAX_PARAGRAPH = 2000
 SINGLE_LINE = ("subject", "contact_line")
 
 
+def _limit_field(name: str, help_text: str) -> forms.Field:
+    """The model field's label and bounds (its validators), as a form field."""
+    model_field = SendingLimits._meta.get_field(name)
+    bounds = {
+        ("min_value" if isinstance(v, MinValueValidator) else "max_value"): v.limit_value
+        for v in model_field.validators
+        if isinstance(v, MinValueValidator | MaxValueValidator)
+    }
+    return model_field.formfield(help_text=help_text, **bounds)
+
+
 class ReminderSettingsForm(forms.ModelForm):
+    """Settings | Reminders: the reminders' rhythm (ReminderSettings), the tenant's time
+    zone (Tenant) and its sending limits (the outbox's SendingLimits), saved together."""
+
     time_zone = forms.CharField(
         label="Time zone",
         max_length=64,
@@ -32,6 +50,18 @@ class ReminderSettingsForm(forms.ModelForm):
         choices=locale_choices,
         required=False,  # left out of a POST: the saved locale stays
         help_text="How amounts, numbers and dates are written in reminders and on your pages.",
+    )
+    per_minute_limit = _limit_field(
+        "per_minute_limit",
+        "Counts messages. Microsoft 365 allows 30 messages a minute; with a connected "
+        "Microsoft 365 mailbox that limit applies even if this one is higher.",
+    )
+    per_day_limit = _limit_field(
+        "per_day_limit",
+        "Counts recipients: an email to one address with two in Cc counts 3. Microsoft 365 "
+        "allows 10,000 recipients a day and Google Workspace 2,000 messages; with a "
+        "connected mailbox the lower figure applies. Through YayPay's gateway, at most "
+        "{gateway:,} recipients a day. What is over waits for the next day, first in line.",
     )
 
     class Meta:
@@ -48,30 +78,25 @@ class ReminderSettingsForm(forms.ModelForm):
         help_texts = {
             "interval_days": "A customer with overdue invoices gets at most one reminder this often.",
             "sending_hour": "The hour (0-23) in the time zone below when reminders go out.",
-            "per_minute_limit": "Counts messages. Microsoft 365 allows 30 messages a minute; "
-            "with a connected Microsoft 365 mailbox that limit applies even if this one is "
-            "higher.",
-            "per_day_limit": "Counts recipients: an email to one address with two in Cc counts "
-            "3. Microsoft 365 allows 10,000 recipients a day and Google Workspace 2,000 "
-            "messages; with a connected mailbox the lower figure applies. Through YayPay's "
-            "gateway, at most {gateway:,} recipients a day. What is over waits for the next "
-            "day, first in line.",
         }
         widgets = {
             "interval_days": forms.NumberInput(attrs={"min": 1, "max": 365}),
             "sending_hour": forms.NumberInput(attrs={"min": 0, "max": 23}),
-            "per_minute_limit": forms.NumberInput(attrs={"min": 1}),
-            "per_day_limit": forms.NumberInput(attrs={"min": 1}),
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, limits: SendingLimits, **kwargs):
         super().__init__(*args, **kwargs)
+        self.limits = limits
+        self.tenant = self.instance.tenant
+        self.initial.setdefault("time_zone", self.tenant.time_zone)
+        self.initial.setdefault("per_minute_limit", limits.per_minute_limit)
+        self.initial.setdefault("per_day_limit", limits.per_day_limit)
         field = self.fields["per_day_limit"]
         field.help_text = field.help_text.format(gateway=settings.GATEWAY_DAILY_RECIPIENTS)
 
     def clean_time_zone(self) -> str:
         value = self.cleaned_data["time_zone"].strip()
-        if value == self.instance.time_zone:
+        if value == self.tenant.time_zone:
             return value  # an older, legacy zone stays valid until it is changed
         zone = canonical_time_zone(value)
         if zone is None:
@@ -84,12 +109,20 @@ class ReminderSettingsForm(forms.ModelForm):
     def clean_locale(self) -> str:
         return self.cleaned_data["locale"] or self.instance.locale
 
+    @transaction.atomic
     def save(self, commit: bool = True) -> ReminderSettings:
         # Beat's tick works out the next run from the saved settings (NULL = now), and
         # the drain looks at the tenant again at once (new limits may free it).
         self.instance.next_run_at = None
-        self.instance.held_until = None
-        return super().save(commit=commit)
+        saved = super().save(commit=commit)
+        Tenant.objects.filter(pk=self.tenant.pk).update(time_zone=self.cleaned_data["time_zone"])
+        self.tenant.time_zone = self.cleaned_data["time_zone"]
+        SendingLimits.objects.filter(pk=self.limits.pk).update(
+            per_minute_limit=self.cleaned_data["per_minute_limit"],
+            per_day_limit=self.cleaned_data["per_day_limit"],
+            held_until=None,
+        )
+        return saved
 
 
 class ReminderTemplateForm(forms.ModelForm):

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from zoneinfo import available_timezones
-
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from yaypay_mail.models import Tenant
 
-TIME_ZONE_CHOICES = sorted((name, name) for name in available_timezones())
-
 
 class ReminderSettings(models.Model):
-    """How a tenant's outbox sends: reminders on/off, their rhythm, and sending limits."""
+    """When a tenant's reminders go out: on or off, their rhythm and sending hour (in the
+    tenant's time zone, Tenant.time_zone), and how their figures are written."""
 
     tenant = models.OneToOneField(
         Tenant, on_delete=models.CASCADE, related_name="reminder_settings"
@@ -28,26 +25,9 @@ class ReminderSettings(models.Model):
     sending_hour = models.PositiveSmallIntegerField(
         "Sending hour", default=9, validators=[MaxValueValidator(23)]
     )
-    time_zone = models.CharField(max_length=64, default="UTC", choices=TIME_ZONE_CHOICES)
-    # The defaults fit Microsoft 365 (30 a minute) and Gmail (2,000 a day).
-    per_minute_limit = models.PositiveIntegerField(
-        "Emails per minute",
-        default=30,
-        validators=[MinValueValidator(1), MaxValueValidator(100_000)],
-    )
-    # Counts recipients (To + Cc), as Microsoft 365's 10,000 a day does.
-    per_day_limit = models.PositiveIntegerField(
-        "Recipients per day (To + Cc)",
-        default=2000,
-        validators=[MinValueValidator(1), MaxValueValidator(10_000_000)],
-    )
     # Beat's reminder tick: the UTC instant of the next local sending hour. NULL means
     # "work it out at the next tick" (a new row, or settings just saved).
     next_run_at = models.DateTimeField(null=True, blank=True, db_default=None)
-    # Beat's drain skips the tenant until then: its sending limits are used up
-    # (outbox.limits.check_allowance says when they free); a claim that finds
-    # room again clears it.
-    held_until = models.DateTimeField(null=True, blank=True, db_default=None)
     # How numbers, amounts and dates are written on the tenant's pages and emails (Babel).
     locale = models.CharField(max_length=16, default="en_US", db_default="en_US")
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from dunning.emails import RenderedEmail, render_email
@@ -18,7 +18,10 @@ from dunning.models import ReminderSettings
 from dunning.placeholders import fill
 from dunning.reminder_blocks import blocks_to_ask, credits_of, overdue_q, something_to_ask
 from dunning.reminder_look import LOGO_CID, ReminderLook, look_for
+from dunning.services import reminder_settings_for
 from outbox.models import Kind, OutboundEmail, Status
+from outbox.services import NewEmail, outbox_enqueue_many
+from outbox.tasks import kick_delivery
 from yaypay_mail.formatting import format_amount, format_day, format_number
 from yaypay_mail.models import Customer, Invoice, Tenant
 from yaypay_mail.validators import validate_email_list
@@ -32,10 +35,6 @@ CHUNK_SIZE = 500
 CLAIM_FOR = datetime.timedelta(minutes=15)
 # A tenant whose scheduling raised is tried again after this, not at every tick.
 RETRY_AFTER = datetime.timedelta(minutes=5)
-
-
-def local_today(limits: ReminderSettings, now: datetime.datetime | None = None) -> datetime.date:
-    return (now or timezone.now()).astimezone(ZoneInfo(limits.time_zone)).date()
 
 
 def _overdue(today: datetime.date) -> Q:
@@ -168,11 +167,8 @@ def schedule_reminders(
     invoices, one bulk insert of the emails and one of their invoice links. The unique
     (customer, reminder date) constraint makes a same-day duplicate impossible even if
     dates are edited by hand. `progress(done, total)` is called after each chunk."""
-    from dunning.services import reminder_settings_for
-    from outbox.services import kick_delivery
-
     limits = limits or reminder_settings_for(tenant)
-    today = today or local_today(limits)
+    today = today or tenant.local_today()
     next_date = today + datetime.timedelta(days=limits.interval_days)
     customers = list(due_customers(tenant=tenant, today=today))
     queued = 0
@@ -189,8 +185,6 @@ def schedule_reminders(
 def _schedule_chunk(
     *, tenant: Tenant, chunk: list[Customer], today: datetime.date, next_date: datetime.date
 ) -> int:
-    from outbox.services import NewEmail, outbox_enqueue_many
-
     with transaction.atomic():
         won = _advance_next_reminder([c.pk for c in chunk], today=today, next_date=next_date)
         if not won:
@@ -322,13 +316,18 @@ def sending_time(day: datetime.date, hour: int, zone: ZoneInfo) -> datetime.date
 
 def next_run(limits: ReminderSettings, now: datetime.datetime) -> tuple[bool, datetime.datetime]:
     """(whether today's local sending hour has come, when the tick should look again):
-    tomorrow's sending hour once today's has come, else today's."""
-    zone = ZoneInfo(limits.time_zone)
+    tomorrow's sending hour once today's has come, else today's. `limits` carries the
+    tenant's time zone (its tenant, or a `time_zone` annotation)."""
+    zone = ZoneInfo(_time_zone_of(limits))
     today = now.astimezone(zone).date()
     today_at = sending_time(today, limits.sending_hour, zone)
     if now >= today_at:
         return True, sending_time(today + datetime.timedelta(days=1), limits.sending_hour, zone)
     return False, today_at
+
+
+def _time_zone_of(limits: ReminderSettings) -> str:
+    return getattr(limits, "time_zone", None) or limits.tenant.time_zone
 
 
 def tenants_due_for_reminders(now: datetime.datetime) -> list[int]:
@@ -365,7 +364,7 @@ def run_reminder_tick(
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
     )
     ready, later = [], {}
-    for limits in due:
+    for limits in due.annotate(time_zone=F("tenant__time_zone")):
         hour_has_come, then = next_run(limits, now)
         if hour_has_come:
             ready.append(limits.tenant_id)
@@ -402,7 +401,7 @@ def run_claimed_tenant(tenant_id: int, *, claim: datetime.datetime) -> int:
     try:
         count = schedule_reminders(
             tenant=limits.tenant,
-            today=now.astimezone(ZoneInfo(limits.time_zone)).date(),
+            today=limits.tenant.local_today(now),
             limits=limits,
         )
     except Exception:

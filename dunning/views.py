@@ -15,8 +15,9 @@ from dunning.models import ReminderTemplate
 from dunning.placeholders import PLACEHOLDERS
 from dunning.reminder_preview import render_preview
 from dunning.services import reminder_settings_for
-from dunning.time_zones import offered_time_zones
+from outbox.limits import sending_limits_for
 from yaypay_mail.tenancy import admin_required
+from yaypay_mail.time_zones import offered_time_zones
 
 SETTINGS, EMAIL = "settings", "email"
 
@@ -29,13 +30,16 @@ def _template_of(tenant) -> ReminderTemplate:
 @admin_required
 def reminder_settings(request):
     tenant = request.tenant
-    settings_form = ReminderSettingsForm(instance=reminder_settings_for(tenant))
+    limits = sending_limits_for(tenant)
+    settings_form = ReminderSettingsForm(instance=reminder_settings_for(tenant), limits=limits)
     template_form = ReminderTemplateForm(instance=_template_of(tenant))
     preview = None
     if request.method == "POST":
         section = request.POST.get("section", SETTINGS)
         if section == SETTINGS:
-            settings_form = ReminderSettingsForm(request.POST, instance=settings_form.instance)
+            settings_form = ReminderSettingsForm(
+                request.POST, instance=settings_form.instance, limits=limits
+            )
             if settings_form.is_valid():
                 settings_form.save()
                 messages.success(request, "Reminder settings saved.")

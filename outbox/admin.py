@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from dunning.models import ReminderSettings
-from outbox.models import DeliveryAttempt, OutboundEmail
+from outbox.models import DeliveryAttempt, OutboundEmail, SendingLimits
 from outbox.services import outbox_resend
 from yaypay_mail.admin import ReadOnlyAdmin
 
@@ -97,17 +96,8 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
     fields = readonly_fields = shown_fields(DeliveryAttempt)
 
 
-@admin.register(ReminderSettings)
-class ReminderSettingsAdmin(ReadOnlyAdmin):
-    list_display = [
-        "tenant",
-        "enabled",
-        "interval_days",
-        "sending_hour",
-        "time_zone",
-        "per_minute_limit",
-        "per_day_limit",
-    ]
-    list_filter = ["enabled"]
+@admin.register(SendingLimits)
+class SendingLimitsAdmin(ReadOnlyAdmin):
+    list_display = ["tenant", "per_minute_limit", "per_day_limit", "held_until"]
     list_select_related = ["tenant"]
-    fields = readonly_fields = shown_fields(ReminderSettings)
+    fields = readonly_fields = shown_fields(SendingLimits)

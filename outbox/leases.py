@@ -22,7 +22,6 @@ from django.db.models import DateTimeField, ExpressionWrapper, F
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from dunning.models import ReminderSettings
 from outbox.counts import count_claimed_as_sent, lock_tenant_counts
 from outbox.limits import (
     Allowance,
@@ -33,7 +32,7 @@ from outbox.limits import (
     recipients_of,
     with_route,
 )
-from outbox.models import OutboundEmail, Status
+from outbox.models import OutboundEmail, SendingLimits, Status
 from outbox.outcomes import record_failure
 from routes.failures import INTERRUPTED, SendFailure, Stage
 
@@ -67,11 +66,11 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
     # count of the sending limits.
     if not due_now.exists():
         return []
-    ReminderSettings.objects.get_or_create(tenant_id=tenant_id)
+    SendingLimits.objects.get_or_create(tenant_id=tenant_id)
     with transaction.atomic():
         # Locking the tenant's settings row serialises claims of one tenant, so two
         # workers cannot both spend the same sending allowance.
-        limits = with_route(ReminderSettings.objects.select_for_update()).get(tenant_id=tenant_id)
+        limits = with_route(SendingLimits.objects.select_for_update()).get(tenant_id=tenant_id)
         apply_route_caps(limits, route=limits.route)
         allowance = check_allowance(tenant_id=tenant_id, limits=limits, now=now, route=limits.route)
         if allowance.remaining <= 0:
@@ -95,7 +94,7 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
             _hold(limits, replace(allowance, frees_at=midnight, day_used_up=True), due_now)
             return []
         if limits.held_until is not None:
-            ReminderSettings.objects.filter(pk=limits.pk).update(held_until=None)
+            SendingLimits.objects.filter(pk=limits.pk).update(held_until=None)
         ids = [pk for pk, _created_at, _counted in picked]
         # Guarded by status: on databases without SKIP LOCKED the UPDATE itself decides.
         claimed = OutboundEmail.objects.filter(id__in=ids, status=Status.QUEUED).update(
@@ -135,14 +134,14 @@ def _within_recipients(candidates: list[tuple], allowance: Allowance) -> list:
     return picked
 
 
-def _hold(limits: ReminderSettings, allowance: Allowance, due_now) -> None:
+def _hold(limits: SendingLimits, allowance: Allowance, due_now) -> None:
     """No room: beat's drain leaves the tenant alone until its limits free, instead of
     kicking a worker every minute to find this again. A kick meanwhile (new mail, a
     resend) still gets here and finds nothing, cheaply. When a daily limit holds it,
     the waiting mail says so and waits for the next day."""
     frees_at = allowance.frees_at
     if limits.held_until != frees_at:
-        ReminderSettings.objects.filter(pk=limits.pk).update(held_until=frees_at)
+        SendingLimits.objects.filter(pk=limits.pk).update(held_until=frees_at)
     if allowance.day_used_up:
         reason = daily_limit_reason(
             allowance.day_code,
@@ -172,7 +171,7 @@ def tenants_to_drain(*, now: datetime) -> list[int]:
     if not due:
         return []
     held = set(
-        ReminderSettings.objects.filter(tenant_id__in=due, held_until__gt=now).values_list(
+        SendingLimits.objects.filter(tenant_id__in=due, held_until__gt=now).values_list(
             "tenant_id", flat=True
         )
     )

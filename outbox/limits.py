@@ -11,10 +11,10 @@ from django.conf import settings
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from dunning.models import ReminderSettings
-from outbox.models import DeliveryAttempt, OutboundEmail, Status
+from outbox.models import DeliveryAttempt, OutboundEmail, SendingLimits, Status
 from routes.models import OutgoingEmailSettings, UseServer
 from routes.oauth_providers import ROUTE_CAPS
+from yaypay_mail.models import Tenant
 
 WINDOW = timedelta(minutes=1)
 
@@ -53,16 +53,24 @@ class Allowance:
         return min(self.messages, self.recipients)
 
 
+def sending_limits_for(tenant: Tenant) -> SendingLimits:
+    # Every tenant has its row from its creation on (outbox.apps); this is the fallback.
+    limits, _ = SendingLimits.objects.get_or_create(tenant=tenant)
+    return limits
+
+
 def with_route(queryset):
-    """ReminderSettings rows with `route`, the tenant's chosen server, read in the same
-    query (the claim's locking read) instead of one more round trip."""
+    """SendingLimits rows with `route`, the tenant's chosen server, and `time_zone`, the
+    tenant's, read in the same query (the claim's locking read) instead of more round
+    trips."""
     route = OutgoingEmailSettings.objects.filter(tenant_id=OuterRef("tenant_id")).values(
         "use_server"
     )[:1]
-    return queryset.annotate(route=Subquery(route))
+    zone = Tenant.objects.filter(pk=OuterRef("tenant_id")).values("time_zone")[:1]
+    return queryset.annotate(route=Subquery(route), time_zone=Subquery(zone))
 
 
-def apply_route_caps(limits: ReminderSettings, *, route: str | None) -> None:
+def apply_route_caps(limits: SendingLimits, *, route: str | None) -> None:
     """Lower the tenant's limits, in memory only, to its route's own (Microsoft 365: 30 a
     minute and 10,000 a day; Google: 2,000 a day). The saved limits stay as typed."""
     per_minute, per_day = ROUTE_CAPS.get(route, (None, None))
@@ -78,7 +86,7 @@ def is_gateway(route: str | None) -> bool:
 
 
 def check_allowance(
-    *, tenant_id: int, limits: ReminderSettings, now: datetime, route: str | None = None
+    *, tenant_id: int, limits: SendingLimits, now: datetime, route: str | None = None
 ) -> Allowance:
     """Room the tenant has: tries in the last minute count against the per-minute limit,
     recipients of tries since the local midnight against the per-day limit (and, on the

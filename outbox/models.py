@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import BooleanField, F, Func, Q
 
@@ -222,3 +223,33 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class SendingLimits(models.Model):
+    """How fast a tenant's mail may go out: the claim locks this row, so two workers never
+    spend the same allowance. Edited on Settings | Reminders; the day is the tenant's
+    (Tenant.time_zone)."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="sending_limits")
+    # The defaults fit Microsoft 365 (30 a minute) and Gmail (2,000 a day).
+    per_minute_limit = models.PositiveIntegerField(
+        "Emails per minute",
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000)],
+    )
+    # Counts recipients (To + Cc), as Microsoft 365's 10,000 a day does.
+    per_day_limit = models.PositiveIntegerField(
+        "Recipients per day (To + Cc)",
+        default=2000,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000_000)],
+    )
+    # Beat's drain skips the tenant until then: its sending limits are used up
+    # (outbox.limits.check_allowance says when they free); a claim that finds room
+    # again clears it.
+    held_until = models.DateTimeField(null=True, blank=True, db_default=None)
+
+    class Meta:
+        verbose_name_plural = "sending limits"
+
+    def __str__(self) -> str:
+        return f"Sending limits of {self.tenant}"

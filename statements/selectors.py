@@ -8,8 +8,6 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
 
-from dunning.reminders import local_today
-from dunning.services import reminder_settings_for
 from outbox.models import OutboundEmail
 from outbox.selectors import latest_reminders_of
 from yaypay_mail.balances import aging_as_of, refresh_overdue
@@ -20,11 +18,6 @@ from .aging_forms import AFTER, BEFORE, AgingCursor, encode_cursor
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 BUCKET_LABELS = ("Current", "1-30", "31-60", "61-90", "90+")
-
-
-def tenant_today(tenant: Tenant, now: datetime.datetime | None = None) -> datetime.date:
-    """Today in the tenant's time zone (the reminder settings'): overdue days count from it."""
-    return local_today(reminder_settings_for(tenant), now)
 
 
 def open_invoices(customer: Customer) -> QuerySet[Invoice]:

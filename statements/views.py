@@ -11,7 +11,6 @@ from django.views.decorators.http import require_POST
 
 from communications.exports import csv_response, export_refused
 from communications.filters import cursor_field, with_query
-from dunning.reminders import local_today
 from dunning.services import reminder_settings_for
 from outbox.counts import daily_counts, dashboard_counts
 from outbox.models import Status
@@ -60,10 +59,10 @@ def dashboard(request):
     reminder_settings = reminder_settings_for(tenant)
     # The aging buckets from the OpenBalance rollup (a row per currency and due date),
     # as the Aging Report's totals row: no query over the invoices.
-    today = local_today(reminder_settings)
+    today = request.tenant.local_today()
     balances = open_balances(tenant)
     lines = [aging_totals(currency, rows, today) for currency, rows in balances.items()]
-    daily = daily_counts(tenant, days=CHART_DAYS, time_zone=reminder_settings.time_zone)
+    daily = daily_counts(tenant, days=CHART_DAYS, time_zone=request.tenant.time_zone)
     return render(
         request,
         "statements/dashboard.html",
@@ -76,7 +75,7 @@ def dashboard(request):
             "outgoing_reconnect": needs_reconnect(outgoing),
             "outgoing": outgoing,
             "next_url": reverse("dashboard"),
-            "time_zone": reminder_settings.time_zone,
+            "time_zone": request.tenant.time_zone,
             "tenant_locale": reminder_settings.locale,
             "today": today,
             "aging_charts": [
@@ -101,7 +100,7 @@ def statement(request, pk: int):
     reminder_settings = reminder_settings_for(request.tenant)
     context.update(
         history=customer_history(customer),
-        time_zone=reminder_settings.time_zone,
+        time_zone=request.tenant.time_zone,
         tenant_locale=reminder_settings.locale,
     )
     if tab == "emails":
@@ -122,7 +121,7 @@ def statement(request, pk: int):
             ),
         )
     else:
-        today = local_today(reminder_settings)
+        today = request.tenant.local_today()
         invoices = list(open_invoices(customer))
         for invoice in invoices:
             invoice.overdue_days = invoice.days_overdue(today)
@@ -143,7 +142,7 @@ def aging(request):
     # queries for a tenant of 5 customers or 20,000. ?page=N (old links) is the first page.
     report = aging_page(
         request.tenant,
-        today=local_today(reminder_settings),
+        today=request.tenant.local_today(),
         currency=filters["currency"],
         sort=filters["sort"],
         cursor=filters["cursor"],
@@ -168,7 +167,7 @@ def aging(request):
         next_url=with_query(url, given),
         export_url=with_query(reverse("aging_export"), form.given()),
         export_all_currencies="currency" not in form.given(),
-        time_zone=reminder_settings.time_zone,
+        time_zone=request.tenant.time_zone,
         tenant_locale=reminder_settings.locale,
     )
     return render(request, "statements/aging_report.html", context)
@@ -182,8 +181,7 @@ def aging_export(request):
     form = AgingFilters(request.GET)
     if not form.is_valid():
         return export_refused(form)
-    reminder_settings = reminder_settings_for(request.tenant)
-    today = local_today(reminder_settings)
+    today = request.tenant.local_today()
     aging_fresh(request.tenant, today)
     currency = form.given().get("currency")
     currencies = [currency] if currency else sorted(open_balances(request.tenant))
@@ -193,7 +191,7 @@ def aging_export(request):
             currencies=currencies,
             sort=form.cleaned_data["sort"],
             today=today,
-            time_zone=reminder_settings.time_zone,
+            time_zone=request.tenant.time_zone,
         ),
         filename=aging_csv_filename(today),
     )
@@ -220,7 +218,7 @@ def customer_list(request):
         {
             "form": form,
             "page": page,
-            "time_zone": reminder_settings.time_zone,
+            "time_zone": request.tenant.time_zone,
             "tenant_locale": reminder_settings.locale,
             "filters": filters,
             "q": filters.get("q", ""),

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.signals import post_delete, pre_delete
 from django.dispatch import receiver
+from django.utils import timezone
 
 from .validators import validate_email_list
 
@@ -16,12 +20,18 @@ class Tenant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # For imported invoices that name no currency.
     default_currency = models.CharField(max_length=3, default="USD")
+    # The tenant's day: reminders, sending limits, the Aging Report and the pages count
+    # in it. One of yaypay_mail.time_zones' zones, checked by the form that sets it.
+    time_zone = models.CharField(max_length=64, default="UTC", db_default="UTC")
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def local_today(self, now: datetime.datetime | None = None) -> datetime.date:
+        return (now or timezone.now()).astimezone(ZoneInfo(self.time_zone)).date()
 
 
 class Role(models.TextChoices):

@@ -15,9 +15,9 @@ from outbox.models import DeliveryAttempt, Kind, OutboundEmail, Outcome, Status
 from yaypay_mail.models import Customer, Invoice
 
 CHANGELISTS = [
-    "/admin/communications/outboundemail/",
-    "/admin/communications/deliveryattempt/",
-    "/admin/communications/remindersettings/",
+    "/admin/outbox/outboundemail/",
+    "/admin/outbox/deliveryattempt/",
+    "/admin/dunning/remindersettings/",
     "/admin/yaypay_mail/customer/",
     "/admin/yaypay_mail/invoice/",
     "/admin/yaypay_mail/tenant/",
@@ -111,7 +111,7 @@ def test_a_superuser_sees_every_changelist(operator, outbox):
         response = client.get(url)
         assert response.status_code == 200, url
 
-    page = client.get("/admin/communications/outboundemail/").content.decode()
+    page = client.get("/admin/outbox/outboundemail/").content.decode()
     assert "Invoice INV-1 is overdue" in page and "mailbox_full" in page
     assert "Initech" in page
 
@@ -128,7 +128,7 @@ def test_staff_who_are_not_superusers_get_nothing(staff_with_every_permission, o
 def test_the_email_page_is_read_only_and_never_shows_the_body(operator, outbox):
     client = login(operator)
     failed = outbox["failed"]
-    url = f"/admin/communications/outboundemail/{failed.pk}/change/"
+    url = f"/admin/outbox/outboundemail/{failed.pk}/change/"
 
     page = client.get(url).content.decode()
     assert "4.2.2 Mailbox full" in page and failed.message_id in page.replace("&lt;", "<").replace(
@@ -140,7 +140,7 @@ def test_the_email_page_is_read_only_and_never_shows_the_body(operator, outbox):
     client.post(url, {"subject": "changed", "status": "sent"})
     failed.refresh_from_db()
     assert (failed.subject, failed.status) == ("Invoice INV-1 is overdue", Status.ERROR)
-    assert client.get("/admin/communications/outboundemail/add/").status_code == 403
+    assert client.get("/admin/outbox/outboundemail/add/").status_code == 403
     assert client.get(f"{url.removesuffix('change/')}delete/").status_code == 403
 
 
@@ -148,11 +148,11 @@ def test_search_finds_an_email_by_message_id(operator, outbox):
     client = login(operator)
 
     page = client.get(
-        "/admin/communications/outboundemail/", {"q": outbox["sent"].message_id}
+        "/admin/outbox/outboundemail/", {"q": outbox["sent"].message_id}
     ).content.decode()
 
-    assert f"/admin/communications/outboundemail/{outbox['sent'].pk}/change/" in page
-    assert f"/admin/communications/outboundemail/{outbox['failed'].pk}/change/" not in page
+    assert f"/admin/outbox/outboundemail/{outbox['sent'].pk}/change/" in page
+    assert f"/admin/outbox/outboundemail/{outbox['failed'].pk}/change/" not in page
 
 
 def test_resend_requeues_an_error_email_and_leaves_a_sent_one_alone(operator, outbox):
@@ -160,7 +160,7 @@ def test_resend_requeues_an_error_email_and_leaves_a_sent_one_alone(operator, ou
     failed, sent = outbox["failed"], outbox["sent"]
 
     response = client.post(
-        "/admin/communications/outboundemail/",
+        "/admin/outbox/outboundemail/",
         {"action": "resend", "_selected_action": [failed.pk, sent.pk], "index": "0"},
         follow=True,
     )
@@ -188,7 +188,7 @@ def test_staff_who_are_not_superusers_cannot_resend(staff_with_every_permission,
     failed = outbox["failed"]
 
     response = client.post(
-        "/admin/communications/outboundemail/",
+        "/admin/outbox/outboundemail/",
         {"action": "resend", "_selected_action": [failed.pk], "index": "0"},
     )
 

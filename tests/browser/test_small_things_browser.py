@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from routes import secrets
-from settings_app.models import OAuthConnection
+from routes.models import OAuthConnection
 from tests.page_data import make_customer
 from yaypay_mail.models import Customer
 

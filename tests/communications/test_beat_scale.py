@@ -6,7 +6,6 @@ fixed number of queries per chunk of customers."""
 from __future__ import annotations
 
 import datetime
-import importlib
 import json
 import logging
 from decimal import Decimal
@@ -20,11 +19,10 @@ from django.utils import timezone
 import dunning.reminders as reminders
 from dunning.models import ReminderSettings
 from dunning.reminders import next_run, run_reminder_tick, schedule_reminders
-from dunning.services import reminder_settings_for
 from dunning.tasks import schedule_daily_reminders
 from outbox.delivery import deliver_due
 from outbox.leases import claim_batch, tenants_to_drain
-from outbox.models import DeliveryAttempt, Kind, OutboundEmail, Status
+from outbox.models import DeliveryAttempt, Kind, OutboundEmail, SendingLimits, Status
 from outbox.tasks import drain_due_mail
 from tests.communications.outbox_helpers import queue
 from yaypay_mail.models import Customer, Invoice, Tenant
@@ -45,12 +43,20 @@ def kicked(monkeypatch):
     return calls
 
 
-def set_limits(tenant, **fields) -> ReminderSettings:
-    limits = reminder_settings_for(tenant)
-    for name, value in fields.items():
-        setattr(limits, name, value)
-    limits.save()
-    return limits
+SENDING_LIMITS = {"per_minute_limit", "per_day_limit", "held_until"}
+
+
+def set_limits(tenant, **fields) -> None:
+    """The reminder settings, the sending limits and the tenant's zone, by field name."""
+    if "time_zone" in fields:
+        tenant.time_zone = fields.pop("time_zone")
+        tenant.save(update_fields=["time_zone"])
+    SendingLimits.objects.filter(tenant=tenant).update(
+        **{name: value for name, value in fields.items() if name in SENDING_LIMITS}
+    )
+    rest = {name: value for name, value in fields.items() if name not in SENDING_LIMITS}
+    if rest:
+        ReminderSettings.objects.filter(tenant=tenant).update(**rest)
 
 
 def attempt(tenant, email, at) -> DeliveryAttempt:
@@ -58,7 +64,7 @@ def attempt(tenant, email, at) -> DeliveryAttempt:
 
 
 def held_until(tenant):
-    return ReminderSettings.objects.get(tenant=tenant).held_until
+    return SendingLimits.objects.get(tenant=tenant).held_until
 
 
 # --- the minute drain and held tenants ------------------------------------------------------
@@ -161,14 +167,17 @@ def test_saving_the_settings_form_resets_the_schedule_and_the_hold(tenant_a, adm
     )
     assert response.status_code == 302
     limits = ReminderSettings.objects.get(tenant=tenant_a)
-    assert (limits.sending_hour, limits.next_run_at, limits.held_until) == (10, None, None)
+    assert (limits.sending_hour, limits.next_run_at) == (10, None)
+    assert held_until(tenant_a) is None
 
 
 # --- when the reminder tick runs a tenant ----------------------------------------------------
 
 
 def settings_like(time_zone: str, hour: int) -> ReminderSettings:
-    return ReminderSettings(time_zone=time_zone, sending_hour=hour)
+    limits = ReminderSettings(sending_hour=hour)
+    limits.time_zone = time_zone  # as the tick annotates it from the tenant
+    return limits
 
 
 def utc(*args) -> datetime.datetime:
@@ -271,21 +280,6 @@ def test_a_new_tenant_has_reminders_on_from_its_creation(tenant_a, overdue_custo
         assert schedule_daily_reminders() == 1
     limits.refresh_from_db()
     assert limits.next_run_at == utc(2026, 11, 26, 9, 0)
-
-
-def test_the_migration_gives_older_tenants_without_settings_their_row(tenant_a, tenant_b):
-    from django.apps import apps
-
-    migration = importlib.import_module(
-        "communications.migrations.0007_reminder_settings_for_every_tenant"
-    )
-    ReminderSettings.objects.filter(tenant=tenant_a).delete()
-    migration.create_missing_rows(apps, None)
-    migration.create_missing_rows(apps, None)  # and again: nothing doubles
-    assert sorted(ReminderSettings.objects.values_list("tenant_id", flat=True)) == sorted(
-        [tenant_a.pk, tenant_b.pk]
-    )
-    assert ReminderSettings.objects.get(tenant=tenant_a).enabled
 
 
 def test_a_tenant_whose_scheduling_fails_is_logged_and_the_others_get_their_reminders(

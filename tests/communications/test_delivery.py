@@ -11,7 +11,6 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from dunning.services import reminder_settings_for
 from outbox.delivery import _message_for, deliver_due
 from outbox.leases import (
     WORKER_DIED,
@@ -20,7 +19,7 @@ from outbox.leases import (
     mark_sending_started,
     reap_expired_leases,
 )
-from outbox.models import DeliveryAttempt, OutboundEmail, Status
+from outbox.models import DeliveryAttempt, OutboundEmail, SendingLimits, Status
 from outbox.outcomes import record_sent
 from outbox.services import RESEND_BLOCKED, outbox_resend
 from routes.choice import route_for
@@ -285,9 +284,9 @@ def test_two_workers_draining_one_queue_send_each_message_exactly_once(
     # Committed at once here, so eager tasks would drain the queue while it is filled.
     monkeypatch.setattr("outbox.services.kick_delivery", lambda **kwargs: None)
     use_smtp(tenant_a, starttls_server.port)
-    limits = reminder_settings_for(tenant_a)
-    limits.per_minute_limit = limits.per_day_limit = 10_000
-    limits.save()
+    SendingLimits.objects.filter(tenant=tenant_a).update(
+        per_minute_limit=10_000, per_day_limit=10_000
+    )
     emails = queue(tenant_a, 40)
     start = threading.Barrier(2)
     errors = []
@@ -405,9 +404,7 @@ def test_a_host_the_guard_refuses_ends_as_error_without_a_connection(tenant_a, s
 
 def test_mail_over_the_per_minute_limit_is_deferred_not_dropped(tenant_a, starttls_server):
     use_smtp(tenant_a, starttls_server.port)
-    limits = reminder_settings_for(tenant_a)
-    limits.per_minute_limit = 2
-    limits.save()
+    SendingLimits.objects.filter(tenant=tenant_a).update(per_minute_limit=2)
     emails = queue(tenant_a, 5)
     with time_machine.travel(timezone.now(), tick=False) as clock:
         assert deliver_due(tenant_id=tenant_a.pk) == 2
@@ -421,10 +418,9 @@ def test_mail_over_the_per_minute_limit_is_deferred_not_dropped(tenant_a, startt
 
 def test_mail_over_the_daily_limit_waits_for_the_next_local_day(tenant_a, starttls_server):
     use_smtp(tenant_a, starttls_server.port)
-    limits = reminder_settings_for(tenant_a)
-    limits.per_day_limit = 2
-    limits.time_zone = "America/New_York"
-    limits.save()
+    SendingLimits.objects.filter(tenant=tenant_a).update(per_day_limit=2)
+    tenant_a.time_zone = "America/New_York"
+    tenant_a.save(update_fields=["time_zone"])
     emails = queue(tenant_a, 3)
     # 20:00 in New York is 01:00 UTC the next day: the local day decides.
     with time_machine.travel(

@@ -9,7 +9,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.utils import timezone
 
-from outbox import services
+from outbox import tasks
 from outbox.delivery import deliver_due
 from outbox.models import Kind, OutboundEmail, Status
 from outbox.services import outbox_resend
@@ -118,7 +118,7 @@ def broker_down(settings):
     app.conf.task_always_eager = False
     app.conf.broker_transport_options = {"socket_connect_timeout": 1, "max_retries": 1}
     app._pool = app.amqp._producer_pool = None  # new connections to the new address
-    services._broker_down_log.last = float("-inf")  # as in a fresh process
+    tasks._broker_down_log.last = float("-inf")  # as in a fresh process
     yield
     app.conf.update(saved)
     app._pool = app.amqp._producer_pool = None

@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-from dunning.models import ReminderSettings
 from outbox.models import DeliveryAttempt, Outcome, Status
 from routes.config import settings_for
 from routes.models import OutgoingEmailSettings
 from tests.page_data import make_customer, make_email
+from yaypay_mail.models import Tenant
 
 
 def detail(client, email) -> str:
@@ -78,7 +78,7 @@ def test_the_gateway_identity_has_the_tenants_address_as_reply_to(collector_clie
 def test_a_sent_emails_earlier_failures_keep_their_reasons_in_the_tenants_zone(
     collector_client_a, tenant_a
 ):
-    ReminderSettings.objects.filter(tenant=tenant_a).update(time_zone="America/New_York")
+    Tenant.objects.filter(pk=tenant_a.pk).update(time_zone="America/New_York")
     email = make_email(tenant_a, customer=make_customer(tenant_a), status=Status.SENT, route="smtp")
     first = datetime.datetime(2026, 11, 26, 14, 0, 5, tzinfo=datetime.UTC)
     for at, outcome, stage, code, reply in (

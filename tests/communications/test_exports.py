@@ -14,10 +14,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from communications import exports
-from dunning.models import ReminderSettings
-from dunning.services import reminder_settings_for
 from outbox.models import OutboundEmail, Status
 from tests.page_data import make_customer, make_email
+from yaypay_mail.models import Tenant
 
 EXPORT = "/communications/export.csv"
 MOMENT = datetime.datetime(2026, 11, 2, 14, 30, 5, tzinfo=datetime.UTC)
@@ -38,8 +37,7 @@ def rows(response) -> list[list[str]]:
 def test_the_export_has_a_header_and_a_row_per_email_in_the_tenants_zone(
     collector_client_a, tenant_a, initech
 ):
-    settings = reminder_settings_for(tenant_a)
-    ReminderSettings.objects.filter(pk=settings.pk).update(time_zone="America/New_York")
+    Tenant.objects.filter(pk=tenant_a.pk).update(time_zone="America/New_York")
     failed = make_email(
         tenant_a,
         customer=initech,

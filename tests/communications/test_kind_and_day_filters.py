@@ -18,6 +18,7 @@ from dunning.models import ReminderSettings
 from outbox.models import Kind, OutboundEmail, Status
 from outbox.selectors import emails_for_tenant
 from tests.page_data import make_customer, make_email
+from yaypay_mail.models import Tenant
 
 LIST = "/communications/"
 EXPORT = "/communications/export.csv"
@@ -32,7 +33,7 @@ def at(day: str, hour: int, minute: int = 0) -> datetime.datetime:
 
 @pytest.fixture
 def berlin(tenant_a):
-    ReminderSettings.objects.filter(tenant=tenant_a).update(time_zone="Europe/Berlin")
+    Tenant.objects.filter(pk=tenant_a.pk).update(time_zone="Europe/Berlin")
     ReminderSettings.objects.get_or_create(tenant=tenant_a, defaults={"time_zone": "Europe/Berlin"})
     return tenant_a
 

@@ -9,9 +9,8 @@ from datetime import timedelta
 import time_machine
 from django.utils import timezone
 
-from dunning.services import reminder_settings_for
 from outbox.delivery import deliver_due
-from outbox.models import OutboundEmail, Status
+from outbox.models import OutboundEmail, SendingLimits, Status
 from outbox.services import NewEmail, outbox_enqueue_many
 from tests.communications.outbox_helpers import reload, use_smtp
 
@@ -58,10 +57,9 @@ def test_the_per_day_limit_counts_recipients_and_what_is_over_waits_for_tomorrow
     tenant_a, starttls_server, admin_client_a
 ):
     use_smtp(tenant_a, starttls_server.port)
-    limits = reminder_settings_for(tenant_a)
-    limits.per_day_limit = 5
-    limits.time_zone = "Europe/Berlin"
-    limits.save()
+    SendingLimits.objects.filter(tenant=tenant_a).update(per_day_limit=5)
+    tenant_a.time_zone = "Europe/Berlin"
+    tenant_a.save(update_fields=["time_zone"])
     emails = queue_with_cc(tenant_a, 3, cc=1)  # 2 recipients each
 
     with time_machine.travel(timezone.datetime(2026, 12, 7, 15, 0, tzinfo=timezone.UTC)) as clock:
@@ -90,9 +88,7 @@ def test_the_per_day_limit_counts_recipients_and_what_is_over_waits_for_tomorrow
 
 def test_the_per_minute_limit_still_counts_messages(tenant_a, starttls_server):
     use_smtp(tenant_a, starttls_server.port)
-    limits = reminder_settings_for(tenant_a)
-    limits.per_minute_limit = 2
-    limits.save()
+    SendingLimits.objects.filter(tenant=tenant_a).update(per_minute_limit=2)
     emails = queue_with_cc(tenant_a, 3, cc=4)  # 5 recipients each, 15 in all
     with time_machine.travel(timezone.now(), tick=False) as clock:
         assert deliver_due(tenant_id=tenant_a.pk) == 2

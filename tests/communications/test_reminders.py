@@ -146,9 +146,8 @@ def test_paid_invoices_drop_out_just_before_sending(tenant_a, customers, starttl
 def test_overdue_is_counted_in_the_tenants_time_zone(tenant_a, customers):
     import time_machine
 
-    limits = reminder_settings_for(tenant_a)
-    limits.time_zone = "Pacific/Auckland"
-    limits.save()
+    tenant_a.time_zone = "Pacific/Auckland"
+    tenant_a.save(update_fields=["time_zone"])
     Invoice.objects.exclude(number="INV-7").delete()
     # 12:00 UTC on the 25th is already the 26th in Auckland: INV-7, due the 25th, is overdue there.
     with time_machine.travel(datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.UTC)):

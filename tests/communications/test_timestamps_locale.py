@@ -14,6 +14,7 @@ from api.models import ApiToken
 from dunning.models import ReminderSettings
 from outbox.models import OutboundEmail, Status
 from tests.page_data import make_customer, make_email
+from yaypay_mail.models import Tenant
 
 AT = datetime.datetime(2026, 11, 30, 13, 5, tzinfo=datetime.UTC)
 ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
@@ -21,9 +22,8 @@ ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 
 @pytest.fixture
 def german(tenant_a, admin_a):
-    ReminderSettings.objects.update_or_create(
-        tenant=tenant_a, defaults={"locale": "de_DE", "time_zone": "Europe/Berlin"}
-    )
+    Tenant.objects.filter(pk=tenant_a.pk).update(time_zone="Europe/Berlin")
+    ReminderSettings.objects.update_or_create(tenant=tenant_a, defaults={"locale": "de_DE"})
     initech = make_customer(tenant_a, "Initech")
     failed = make_email(tenant_a, customer=initech, status=Status.ERROR)
     OutboundEmail.objects.filter(pk=failed.pk).update(created_at=AT, updated_at=AT)

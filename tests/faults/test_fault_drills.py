@@ -21,8 +21,7 @@ import pytest
 from django.db import connection
 from django.db.models import Q
 
-from dunning.models import ReminderSettings
-from outbox.models import Kind, OutboundEmail, Status
+from outbox.models import Kind, OutboundEmail, SendingLimits, Status
 from routes.failures import INTERRUPTED
 from tests.communications.outbox_helpers import queue, use_smtp
 
@@ -131,7 +130,7 @@ def drill(tenant_a, smtp_server_factory, smtp_env, test_ca, tmp_path, broker, se
     """A tenant on a slow STARTTLS+AUTH server, and a worker environment that reaches it."""
     server = smtp_server_factory(mode="starttls", delay=0.15)
     use_smtp(tenant_a, server.port)
-    ReminderSettings.objects.update_or_create(
+    SendingLimits.objects.update_or_create(
         tenant=tenant_a, defaults={"per_minute_limit": 10_000, "per_day_limit": 100_000}
     )
     env = {

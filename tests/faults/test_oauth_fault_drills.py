@@ -12,8 +12,7 @@ from collections import Counter
 import pytest
 from django.test import Client
 
-from dunning.models import ReminderSettings
-from outbox.models import OutboundEmail, Status
+from outbox.models import OutboundEmail, SendingLimits, Status
 from routes.failures import INTERRUPTED
 from routes.models import OutgoingEmailSettings
 from tests.communications.outbox_helpers import queue
@@ -33,7 +32,7 @@ def graph_drill(tenant_a, admin_a, oauth_env, tmp_path, broker, settings):
         tenant=tenant_a,
         defaults={"use_server": "microsoft", "from_email": MS_SHARED, "last_result_ok": True},
     )
-    ReminderSettings.objects.update_or_create(
+    SendingLimits.objects.update_or_create(
         tenant=tenant_a, defaults={"per_minute_limit": 10_000, "per_day_limit": 100_000}
     )
     env = {

@@ -11,9 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from dunning.services import reminder_settings_for
 from outbox.delivery import deliver_due
-from outbox.models import DeliveryAttempt, Status
+from outbox.models import DeliveryAttempt, SendingLimits, Status
 from outbox.services import RESEND_BLOCKED, outbox_resend
 from routes import secrets
 from routes.models import OAuthConnection, OutgoingEmailSettings
@@ -359,9 +358,7 @@ def test_a_tenant_without_a_connection_never_borrows_another(
 
 def test_microsoft_365s_own_limit_caps_a_higher_tenant_limit(admin_client_a, tenant_a, oauth_env):
     use_provider(admin_client_a, oauth_env, tenant_a, "microsoft", MS_ACCOUNT)
-    limits = reminder_settings_for(tenant_a)
-    limits.per_minute_limit = 500
-    limits.save()
+    SendingLimits.objects.filter(tenant=tenant_a).update(per_minute_limit=500)
     queue(tenant_a, 35, kick=False)
     assert deliver_due(tenant_id=tenant_a.pk) == 30
     assert len(oauth_env.sent) == 30

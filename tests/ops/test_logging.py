@@ -57,7 +57,7 @@ def test_plain_text_is_the_default_and_shows_the_extras_as_key_value():
     delivered = [line for line in lines if " delivered" in line]
     assert len(delivered) == 1
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO communications\.delivery delivered "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO outbox\.delivery delivered "
         r'tenant_id=7 email_id=42 outcome=sent reply="250 2\.0\.0 Ok"',
         delivered[0],
     )

@@ -25,7 +25,7 @@ def test_the_admin_never_shows_the_password_and_keeps_server_fields_read_only(
     )
     client = Client()
     client.force_login(operator, backend="yaypay_mail.auth.EmailBackend")
-    url = f"/admin/settings_app/outgoingemailsettings/{config.pk}/change/"
+    url = f"/admin/routes/outgoingemailsettings/{config.pk}/change/"
     page = client.get(url).content.decode()
     assert "smtp.example.com" in page
     assert "Plain-Admin-Pw-1" not in page and token not in page

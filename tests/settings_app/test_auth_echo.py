@@ -59,6 +59,6 @@ def test_an_echo_at_auth_reaches_no_page_no_audit_row_and_no_admin(
     )
     admin = Client()
     admin.force_login(operator, backend="yaypay_mail.auth.EmailBackend")
-    change = admin.get(f"/admin/settings_app/outgoingemailsettings/{config.pk}/change/")
+    change = admin.get(f"/admin/routes/outgoingemailsettings/{config.pk}/change/")
     assert change.status_code == 200
     _shows_no_echo(change.content.decode(), echo)

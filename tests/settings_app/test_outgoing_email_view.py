@@ -582,7 +582,7 @@ def test_history_and_the_last_test_follow_the_tenants_locale(admin_client_a, ten
     at = datetime.datetime(2026, 11, 30, 13, 5, tzinfo=datetime.UTC)
     entry = SettingsAuditEntry.objects.create(tenant=tenant_a, action="tested", result_ok=True)
     SettingsAuditEntry.objects.filter(pk=entry.pk).update(at=at)
-    from settings_app.services import settings_for
+    from routes.config import settings_for
 
     OutgoingEmailSettings.objects.filter(pk=settings_for(tenant_a).pk).update(
         last_tested_at=at, last_result_ok=True

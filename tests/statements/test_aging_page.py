@@ -15,11 +15,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from dunning.models import ReminderSettings
 from outbox.models import Kind, Status
 from statements.aging_forms import SORTS
 from tests.page_data import make_customer, make_email, make_invoice
-from yaypay_mail.models import CustomerBalance, Invoice, OpenBalance
+from yaypay_mail.models import CustomerBalance, Invoice, OpenBalance, Tenant
 
 URL = "/reports/aging/"
 EXPORT = "/reports/aging/export.csv"
@@ -166,7 +165,7 @@ def test_no_open_invoices(collector_client_a, tenant_a):
 
 
 def test_today_is_the_tenants_local_date(collector_client_a, tenant_a):
-    ReminderSettings.objects.filter(tenant=tenant_a).update(time_zone="Pacific/Auckland")
+    Tenant.objects.filter(pk=tenant_a.pk).update(time_zone="Pacific/Auckland")
     initech = make_customer(tenant_a, "Initech")
     make_invoice(initech, "I-1", due_on=TODAY)  # already a day overdue in Auckland
 

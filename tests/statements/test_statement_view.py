@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from django.test import Client
 
-from dunning.models import ReminderSettings
 from outbox.models import Status
 from tests.page_data import make_customer, make_email, make_invoice
+from yaypay_mail.models import Tenant
 
 # 20:00 UTC on 10 March is already 11 March in Auckland (UTC+13).
 NOW = datetime.datetime(2026, 3, 10, 20, 0, tzinfo=datetime.UTC)
@@ -98,7 +98,7 @@ def test_the_invoices_tab_lists_open_invoices_with_days_overdue_and_totals_per_c
 
 
 def test_days_overdue_count_from_the_tenants_local_date(collector_client_a, tenant_a, initech):
-    ReminderSettings.objects.filter(tenant=tenant_a).update(time_zone="Pacific/Auckland")
+    Tenant.objects.filter(pk=tenant_a.pk).update(time_zone="Pacific/Auckland")
     make_invoice(initech, "INV-1", due_on=TODAY_UTC)
 
     with time_machine.travel(NOW, tick=False):

@@ -2,8 +2,6 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dunning.reminders import local_today
-from dunning.services import reminder_settings_for
 from outbox.counts import rebuild_status_counts
 from yaypay_mail.balances import rebuild_aging
 from yaypay_mail.models import Tenant
@@ -28,5 +26,5 @@ class Command(BaseCommand):
         for each in tenants:
             started = time.perf_counter()
             rebuild_status_counts(each.pk)
-            rebuild_aging(each.pk, today=local_today(reminder_settings_for(each)))
+            rebuild_aging(each.pk, today=each.local_today())
             self.stdout.write(f"{each.name}: rebuilt in {time.perf_counter() - started:.1f} s")
