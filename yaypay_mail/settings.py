@@ -427,9 +427,12 @@ GATEWAY_DAILY_RECIPIENTS = env.int("GATEWAY_DAILY_RECIPIENTS", default=1000)
 # a manage.py command run beside it (send_reminders) reads the same settings from the
 # file the stand-in keeps while it serves (dev/standin_file.py). Never under pytest.
 if DEBUG:
-    from dev.standin_file import apply_to_command
-
-    apply_to_command(BASE_DIR, sys.argv, os.environ)
+    try:
+        from dev.standin_file import apply_to_command
+    except ImportError:  # an installed copy without the development helpers
+        pass
+    else:
+        apply_to_command(BASE_DIR, sys.argv, os.environ)
 # OAuth sending (Microsoft Graph, the Gmail API). A provider whose client id is unset is
 # not offered. The endpoint URLs default to the real hosts; only tests change them.
 MICROSOFT_CLIENT_ID = env.str("MICROSOFT_CLIENT_ID", default="")
