@@ -14,7 +14,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dunning.models import ReminderSettings
 from outbox.models import Kind, OutboundEmail, Status
 from outbox.selectors import emails_for_tenant
 from tests.page_data import make_customer, make_email
@@ -34,7 +33,6 @@ def at(day: str, hour: int, minute: int = 0) -> datetime.datetime:
 @pytest.fixture
 def berlin(tenant_a):
     Tenant.objects.filter(pk=tenant_a.pk).update(time_zone="Europe/Berlin")
-    ReminderSettings.objects.get_or_create(tenant=tenant_a, defaults={"time_zone": "Europe/Berlin"})
     return tenant_a
 
 

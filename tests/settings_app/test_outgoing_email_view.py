@@ -549,11 +549,8 @@ def test_the_history_names_fields_as_the_page_does(admin_client_a, smtp_server_f
 def test_history_and_the_last_test_are_shown_in_the_tenants_time_zone(admin_client_a, tenant_a):
     import datetime
 
-    from dunning.models import ReminderSettings
-
-    ReminderSettings.objects.update_or_create(
-        tenant=tenant_a, defaults={"time_zone": "Asia/Kolkata"}
-    )
+    tenant_a.time_zone = "Asia/Kolkata"
+    tenant_a.save(update_fields=["time_zone"])
     at = datetime.datetime(2026, 11, 30, 22, 0, tzinfo=datetime.UTC)
     entry = SettingsAuditEntry.objects.create(tenant=tenant_a, action="tested", result_ok=True)
     SettingsAuditEntry.objects.filter(pk=entry.pk).update(at=at)
@@ -576,9 +573,9 @@ def test_history_and_the_last_test_follow_the_tenants_locale(admin_client_a, ten
 
     from dunning.models import ReminderSettings
 
-    ReminderSettings.objects.update_or_create(
-        tenant=tenant_a, defaults={"time_zone": "Europe/Berlin", "locale": "de_DE"}
-    )
+    tenant_a.time_zone = "Europe/Berlin"
+    tenant_a.save(update_fields=["time_zone"])
+    ReminderSettings.objects.update_or_create(tenant=tenant_a, defaults={"locale": "de_DE"})
     at = datetime.datetime(2026, 11, 30, 13, 5, tzinfo=datetime.UTC)
     entry = SettingsAuditEntry.objects.create(tenant=tenant_a, action="tested", result_ok=True)
     SettingsAuditEntry.objects.filter(pk=entry.pk).update(at=at)
