@@ -12,36 +12,33 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
-from django.db import transaction
-from kombu.exceptions import OperationalError
+from yaypay_mail.publish import publish, publish_on_commit
 
 logger = logging.getLogger(__name__)
-# What kombu raises when it cannot reach the broker, after its own retries.
-BROKER_DOWN = (OperationalError, OSError)
 
 
 def send(task, job_id: int) -> bool:
     """Publish `task(job_id)` now; False (logged) when the broker cannot be reached."""
-    try:
-        task.delay(job_id)
-    except BROKER_DOWN as error:
-        logger.error(
-            "Broker unreachable: %s for import %s not sent (%s)",
-            task.name,
-            job_id,
-            error,
-            extra={"job_id": job_id},
-        )
-        return False
-    return True
+    return publish(task, job_id, on_failure=partial(_log_not_sent, task, job_id))
 
 
 def send_on_commit(task, job_id: int, *, on_failure: Callable[[int], None] | None = None) -> None:
     """Publish `task(job_id)` once the transaction commits; `on_failure(job_id)` runs
     when the broker cannot be reached."""
-    transaction.on_commit(partial(_send, task, job_id, on_failure))
+
+    def failed(error: Exception) -> None:
+        _log_not_sent(task, job_id, error)
+        if on_failure is not None:
+            on_failure(job_id)
+
+    publish_on_commit(task, job_id, on_failure=failed)
 
 
-def _send(task, job_id: int, on_failure: Callable[[int], None] | None) -> None:
-    if not send(task, job_id) and on_failure is not None:
-        on_failure(job_id)
+def _log_not_sent(task, job_id: int, error: Exception) -> None:
+    logger.error(
+        "Broker unreachable: %s for import %s not sent (%s)",
+        task.name,
+        job_id,
+        error,
+        extra={"job_id": job_id},
+    )

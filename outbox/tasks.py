@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import partial
 
 from celery import shared_task
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from outbox.counts import count_changes, sweep_uncounted
 from outbox.delivery import deliver_due
@@ -20,6 +18,7 @@ from outbox.leases import reap_expired_leases as reap
 from outbox.leases import tenants_to_drain
 from outbox.retention import prune_outbox as prune
 from yaypay_mail.models import Tenant
+from yaypay_mail.publish import publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -77,19 +76,12 @@ def sweep_status_counts() -> int:
 
 
 def kick_delivery(*, tenant_id: int, queued: int = 1) -> None:
-    """Ask workers to drain this tenant's due mail once the transaction commits."""
+    """Ask workers to drain this tenant's due mail once the transaction commits. The mail
+    is committed and beat's drain delivers it within a minute anyway, so a broker that
+    is down costs only that delay, never the user's request."""
     tasks = max(1, min(4, -(-queued // MESSAGES_PER_TASK)))
     for _ in range(tasks):
-        transaction.on_commit(partial(_ask_for_drain, tenant_id))
-
-
-def _ask_for_drain(tenant_id: int) -> None:
-    """The mail is committed and beat's drain delivers it within a minute anyway, so a
-    broker that is down costs only that delay, never the user's request."""
-    try:
-        deliver_tenant_mail.delay(tenant_id)
-    except (OperationalError, ConnectionError) as error:
-        _broker_down_log.report(error)
+        publish_on_commit(deliver_tenant_mail, tenant_id, on_failure=_broker_down_log.report)
 
 
 class _OncePerMinute:
