@@ -60,12 +60,7 @@ def test_a_moment_is_dated_in_the_pages_time_zone():
 
 
 def test_the_filters_take_the_locale_as_their_argument():
-    page = render(
-        "{{ n|number_in:'de_DE' }} {{ when|day_in:'en_GB' }}",
-        n=1234567,
-        when=datetime.date(2026, 3, 1),
-    )
-    assert page == "1.234.567 1 Mar 2026"
+    assert render("{{ n|number_in:'de_DE' }}", n=1234567) == "1.234.567"
 
 
 def test_an_amount_is_escaped_like_any_template_value():

@@ -75,10 +75,5 @@ def number_in(value, locale: str | None = None) -> str:
 
 
 @register.filter
-def day_in(value, locale: str | None = None) -> str:
-    return formatting.format_day(_date(value), locale or formatting.DEFAULT_LOCALE)
-
-
-@register.filter
 def moment_in(value, locale: str | None = None) -> str:
     return formatting.format_moment(_local(value), locale or formatting.DEFAULT_LOCALE)
