@@ -19,7 +19,8 @@ from dunning.placeholders import fill
 from dunning.reminder_blocks import blocks_to_ask, credits_of, overdue_q, something_to_ask
 from dunning.reminder_look import LOGO_CID, ReminderLook, look_for
 from dunning.services import reminder_settings_for
-from outbox.models import Kind, OutboundEmail, Status
+from outbox import transitions
+from outbox.models import Kind, OutboundEmail
 from outbox.services import NewEmail, outbox_enqueue_many
 from outbox.tasks import kick_delivery
 from yaypay_mail.formatting import format_amount, format_day, format_number
@@ -466,15 +467,12 @@ def _refresh_reminder(
     still_open = [i for i in invoices if not i.paid and i.open_balance > 0]
     blocks = blocks_to_ask(still_open, credits)
     if not blocks:
-        OutboundEmail.objects.filter(pk=email.pk, lease_owner=owner, status=Status.SENDING).update(
-            status=Status.CANCELLED,
-            lease_owner="",
-            lease_expires_at=None,
-            claims=0,
-            error_message="All its invoices were paid before it was sent."
+        transitions.cancel(
+            email.pk,
+            owner=owner,
+            reason="All its invoices were paid before it was sent."
             if not still_open
             else "Open credits covered its overdue invoices before it was sent.",
-            updated_at=timezone.now(),
         )
         return False
     # Re-rendered every time: paid invoices and currencies the credits now cover drop

@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F
+from django.db.models import DateTimeField, ExpressionWrapper
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from outbox import transitions
 from outbox.counts import count_claimed_as_sent, lock_tenant_counts
 from outbox.limits import (
     Allowance,
@@ -97,15 +98,7 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
             SendingLimits.objects.filter(pk=limits.pk).update(held_until=None)
         ids = [pk for pk, _created_at, _counted in picked]
         # Guarded by status: on databases without SKIP LOCKED the UPDATE itself decides.
-        claimed = OutboundEmail.objects.filter(id__in=ids, status=Status.QUEUED).update(
-            status=Status.SENDING,
-            lease_owner=owner,
-            lease_expires_at=_lease_end(),
-            send_started=False,
-            claims=F("claims") + 1,
-            counted_status=Status.SENT,
-            updated_at=now,
-        )
+        claimed = transitions.claim(ids, owner=owner, lease_end=_lease_end(), now=now)
         if claimed != len(picked):
             # Cannot happen where the rows are locked (SKIP LOCKED, or SQLite's serialised
             # writes); elsewhere, counting rows we did not get would be wrong: try later.
@@ -192,14 +185,7 @@ def mark_sending_started(*, owner: str) -> bool:
 def release(*, owner: str) -> int:
     """Give the unsent rest of a batch back to the queue at once (warm shutdown). Not a
     try, and not a claim: a worker that stops cleanly uses up nothing."""
-    return OutboundEmail.objects.filter(lease_owner=owner, status=Status.SENDING).update(
-        status=Status.QUEUED,
-        lease_owner="",
-        lease_expires_at=None,
-        send_started=False,
-        claims=F("claims") - 1,
-        updated_at=timezone.now(),
-    )
+    return transitions.release(owner=owner)
 
 
 class LeaseHeartbeat:
@@ -297,15 +283,7 @@ def reap_expired_leases() -> set[int]:
                     _log_reaped(email, "worker_died")
             back = [email for email in held if email.claims < MAX_CLAIMS]
             if back:
-                OutboundEmail.objects.filter(
-                    pk__in=[email.pk for email in back], lease_owner=owner, status=Status.SENDING
-                ).update(
-                    status=Status.QUEUED,
-                    lease_owner="",
-                    lease_expires_at=None,
-                    send_started=False,
-                    updated_at=timezone.now(),
-                )
+                transitions.reap([email.pk for email in back], owner=owner)
                 requeued_tenants.add(back[0].tenant_id)
                 for email in back:
                     _log_reaped(email, "requeued")

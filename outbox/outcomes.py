@@ -1,9 +1,6 @@
-"""The failure policy and the records of each message's outcome.
-
-Every write here is guarded by the lease owner and status `sending`, so a worker
-that lost its lease (the reaper took the batch back) can never overwrite what
-another worker recorded.
-"""
+"""The failure policy and the records of each message's outcome: which transition a
+send's result makes (outbox.transitions writes it, guarded by the lease owner), the
+backoff, pauses and holds, the attempt rows and the log lines."""
 
 from __future__ import annotations
 
@@ -11,11 +8,9 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-import psycopg
-from django.db import connection as db_connection
-from django.db.models import F
 from django.utils import timezone
 
+from outbox import transitions
 from outbox.models import DeliveryAttempt, OutboundEmail, Outcome, Status
 from routes.failures import SendFailure
 
@@ -69,75 +64,22 @@ def _attempt(
     )
 
 
-# One round trip on PostgreSQL: the guarded UPDATE and its attempt row together. This
-# runs once per message, so it is the outbox's main cost over a bare SMTP loop.
-_RECORD_SENT_SQL = """
-WITH sent AS (
-    UPDATE communications_outboundemail
-    SET status = 'sent', sent_at = %(now)s, tries = tries + 1, lease_owner = '',
-        lease_expires_at = NULL, error_code = '', error_message = '', smtp_code = NULL,
-        smtp_reply = '', claims = 0, updated_at = %(now)s, route = %(route)s,
-        provider_message_id = %(provider_id)s
-    WHERE id = %(id)s AND lease_owner = %(owner)s AND status = 'sending'
-    RETURNING id, tenant_id
-)
-INSERT INTO communications_deliveryattempt
-    (tenant_id, email_id, at, outcome, stage, smtp_code, reply, worker, route, from_header,
-     reply_to, recipients)
-SELECT tenant_id, id, %(now)s, 'sent', '', NULL, '', %(owner)s, %(route)s, %(from_header)s,
-    %(reply_to)s, %(recipients)s
-FROM sent
-"""
-
-
 def record_sent(
     email: OutboundEmail, *, owner: str, sent_as: SentAs = NOT_SENT, provider_id: str = ""
 ) -> int:
-    """`sent_as`: the route that accepted it (settings_app.models.UseServer) and the
-    headers it went with; `provider_id`: the id its API gave the message (Gmail), if any."""
-    now = timezone.now()
-    route = sent_as.route
-    if db_connection.vendor == "postgresql":
-        # A server-side prepared statement: parsed and planned once per connection.
-        db_connection.ensure_connection()
-        with psycopg.Cursor(db_connection.connection) as cursor:
-            cursor.execute(
-                _RECORD_SENT_SQL,
-                {
-                    "now": now,
-                    "id": email.pk,
-                    "owner": owner,
-                    "route": route,
-                    "provider_id": provider_id or "",
-                    "from_header": sent_as.from_header,
-                    "reply_to": sent_as.reply_to,
-                    "recipients": recipient_count(email),
-                },
-                prepare=True,
-            )
-            recorded = cursor.rowcount
-    else:
-        recorded = OutboundEmail.objects.filter(
-            pk=email.pk, lease_owner=owner, status=Status.SENDING
-        ).update(
-            status=Status.SENT,
-            sent_at=now,
-            tries=F("tries") + 1,
-            lease_owner="",
-            lease_expires_at=None,
-            error_code="",
-            error_message="",
-            smtp_code=None,
-            smtp_reply="",
-            claims=0,
-            updated_at=now,
-            route=route,
-            provider_message_id=provider_id or "",
-        )
-        if recorded:
-            DeliveryAttempt.objects.bulk_create(
-                [_attempt(email, owner=owner, outcome=Outcome.SENT, sent_as=sent_as)]
-            )
+    """`sent_as`: the route that accepted it (routes.models.UseServer) and the headers it
+    went with; `provider_id`: the id its API gave the message (Gmail), if any."""
+    recorded = transitions.sent(
+        email.pk,
+        owner=owner,
+        attempt={
+            "route": sent_as.route,
+            "provider_id": provider_id or "",
+            "from_header": sent_as.from_header,
+            "reply_to": sent_as.reply_to,
+            "recipients": recipient_count(email),
+        },
+    )
     if recorded:
         logger.info(
             "Email sent",
@@ -154,12 +96,11 @@ def record_sent(
 def _failure_fields(
     email: OutboundEmail, failure: SendFailure, *, tried: bool, now
 ) -> tuple[dict, str]:
+    """The fields the failure leaves, and its outcome: RETRY goes back to Queued, every
+    other outcome ends as Error."""
     tries = email.tries + (1 if tried else 0)
     fields = {
         "tries": tries,
-        "claims": 0,
-        "lease_owner": "",
-        "lease_expires_at": None,
         "updated_at": now,
         "error_code": failure.code,
         "error_message": failure.full_text(),
@@ -167,11 +108,9 @@ def _failure_fields(
         "smtp_reply": failure.smtp_reply,
     }
     if failure.maybe_delivered:
-        fields["status"] = Status.ERROR
         return fields, Outcome.INTERRUPTED
     if failure.temporary and tried and tries < MAX_TRIES:
         fields.update(
-            status=Status.QUEUED,
             send_started=False,
             next_attempt_at=now
             + max(
@@ -180,7 +119,6 @@ def _failure_fields(
             ),
         )
         return fields, Outcome.RETRY
-    fields["status"] = Status.ERROR
     return fields, Outcome.ERROR
 
 
@@ -195,13 +133,15 @@ def record_failure(
     fields, outcome = _failure_fields(email, failure, tried=tried, now=timezone.now())
     if sent_as.route and tried:
         fields["route"] = sent_as.route
-    recorded = OutboundEmail.objects.filter(
-        pk=email.pk, lease_owner=owner, status=Status.SENDING
-    ).update(**fields)
-    if recorded and tried:
-        DeliveryAttempt.objects.bulk_create(
-            [_attempt(email, owner=owner, outcome=outcome, failure=failure, sent_as=sent_as)]
-        )
+    attempt = (
+        _attempt(email, owner=owner, outcome=outcome, failure=failure, sent_as=sent_as)
+        if tried
+        else None
+    )
+    if outcome == Outcome.RETRY:
+        recorded = transitions.retry(email.pk, owner=owner, fields=fields, attempt=attempt)
+    else:
+        recorded = transitions.error(email.pk, owner=owner, fields=fields, attempt=attempt)
     if recorded:
         logger.warning(
             "Email failed: %s",
@@ -227,38 +167,17 @@ def fail_all(
         record_failure(email, owner=owner, failure=failure, tried=tried, sent_as=sent_as)
 
 
-def _requeue_untried(
-    emails: list[OutboundEmail], *, owner: str, until, code: str, reason: str, now
-) -> int:
-    """Back to Queued until `until`, with no try used and the reason shown; guarded by
-    the lease owner like every outcome. Returns how many were put back."""
-    return OutboundEmail.objects.filter(
-        pk__in=[email.pk for email in emails], lease_owner=owner, status=Status.SENDING
-    ).update(
-        status=Status.QUEUED,
-        claims=0,
-        lease_owner="",
-        lease_expires_at=None,
-        send_started=False,
-        next_attempt_at=until,
-        error_code=code,
-        error_message=reason,
-        updated_at=now,
-    )
-
-
 def hold_for_operator(emails: list[OutboundEmail], *, owner: str, failure: SendFailure) -> None:
     """An operator fault (credentials the keys cannot open): the mail stays Queued, not
     tried, with the reason shown, and is looked at again every few minutes, so it goes
     out by itself once the operator puts the key back."""
     now = timezone.now()
-    held = _requeue_untried(
-        emails,
+    held = transitions.requeue(
+        [email.pk for email in emails],
         owner=owner,
         until=now + timedelta(minutes=HOLD_MINUTES),
         code=failure.code,
         reason=failure.message,
-        now=now,
     )
     if held:
         logger.error(
@@ -274,8 +193,12 @@ def pause_route(emails: list[OutboundEmail], *, owner: str, failure: SendFailure
     tenant's other queued mail wait at least that long, and no tries are used."""
     now = timezone.now()
     until = now + timedelta(seconds=max(failure.retry_after or 0, 1))
-    paused = _requeue_untried(
-        emails, owner=owner, until=until, code=failure.code, reason=failure.full_text(), now=now
+    paused = transitions.requeue(
+        [email.pk for email in emails],
+        owner=owner,
+        until=until,
+        code=failure.code,
+        reason=failure.full_text(),
     )
     if emails:
         OutboundEmail.objects.filter(
@@ -295,15 +218,12 @@ def pause_route(emails: list[OutboundEmail], *, owner: str, failure: SendFailure
 
 def fail_due_mail_of_tenant(*, tenant_id: int, failure: SendFailure) -> None:
     """After an authentication refusal, the tenant's due mail ends as Error at once."""
-    now = timezone.now()
-    OutboundEmail.objects.filter(
-        tenant_id=tenant_id, status=Status.QUEUED, next_attempt_at__lte=now
-    ).update(
-        status=Status.ERROR,
-        error_code=failure.code,
-        error_message=failure.full_text(),
-        smtp_code=failure.smtp_code,
-        smtp_reply=failure.smtp_reply,
-        claims=0,
-        updated_at=now,
+    transitions.error_due(
+        tenant_id=tenant_id,
+        fields={
+            "error_code": failure.code,
+            "error_message": failure.full_text(),
+            "smtp_code": failure.smtp_code,
+            "smtp_reply": failure.smtp_reply,
+        },
     )

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from outbox import transitions
 from outbox.counts import count_changes, count_new
 from outbox.models import Kind, OutboundEmail, Status
 from outbox.tasks import kick_delivery
@@ -52,24 +53,23 @@ def outbox_enqueue_many(
     from_email = identity_for(settings_for(tenant)).from_email
     now = timezone.now()
     with transaction.atomic():
-        rows = OutboundEmail.objects.bulk_create(
-            OutboundEmail(
-                tenant=tenant,
-                customer=new.customer,
-                kind=new.kind,
-                reminder_date=new.reminder_date,
-                to_addresses=list(new.to),
-                cc_addresses=list(new.cc),
-                subject=new.subject,
-                body_text=new.text,
-                body_html=new.html,
-                message_id=new_message_id(from_email),
-                status=Status.QUEUED,
-                # Counted as it is written, below: no second write of each row.
-                counted_status=Status.QUEUED,
-                next_attempt_at=now,
-            )
-            for new in new_emails
+        rows = transitions.create(
+            [
+                OutboundEmail(
+                    tenant=tenant,
+                    customer=new.customer,
+                    kind=new.kind,
+                    reminder_date=new.reminder_date,
+                    to_addresses=list(new.to),
+                    cc_addresses=list(new.cc),
+                    subject=new.subject,
+                    body_text=new.text,
+                    body_html=new.html,
+                    message_id=new_message_id(from_email),
+                    next_attempt_at=now,
+                )
+                for new in new_emails
+            ]
         )
         links = [
             OutboundEmail.invoices.through(outboundemail_id=row.pk, invoice_id=invoice.pk)
@@ -100,20 +100,7 @@ def outbox_resend(*, email: OutboundEmail, kick: bool = True) -> ResendResult:
     if sending_blocked_reason(settings_for(email.tenant)):
         return ResendResult(False, RESEND_BLOCKED)
     with transaction.atomic():
-        updated = OutboundEmail.objects.filter(pk=email.pk, status=Status.ERROR).update(
-            status=Status.QUEUED,
-            tries=0,
-            next_attempt_at=timezone.now(),
-            lease_owner="",
-            lease_expires_at=None,
-            send_started=False,
-            claims=0,
-            error_code="",
-            error_message="",
-            smtp_code=None,
-            smtp_reply="",
-            updated_at=timezone.now(),
-        )
+        updated = transitions.resend(email.pk)
         if not updated:
             return ResendResult(False, "This email changed meanwhile; nothing was resent.")
         count_changes(tenant_id=email.tenant_id, ids=[email.pk])
