@@ -8,19 +8,8 @@ import sys
 
 import grimp
 
-PACKAGES = [
-    "yaypay_mail",
-    "routes",
-    "outbox",
-    "dunning",
-    "settings_app",
-    "communications",
-    "statements",
-    "imports",
-    "api",
-    "accounts",
-    "ops",
-]
+from tests.project_packages import PACKAGES
+
 # Left for the rollups' move to services (Invoice.save() and the delete signals still
 # call yaypay_mail.balances); nothing may join it.
 KNOWN = [{"yaypay_mail.balances", "yaypay_mail.models"}]

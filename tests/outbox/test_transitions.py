@@ -14,21 +14,9 @@ from outbox import transitions
 from outbox.models import OutboundEmail, Status
 from outbox.transitions import TRANSITIONS, Transition
 from tests.page_data import make_email
+from tests.project_packages import PACKAGES
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = [
-    "yaypay_mail",
-    "routes",
-    "outbox",
-    "dunning",
-    "settings_app",
-    "communications",
-    "statements",
-    "imports",
-    "api",
-    "accounts",
-    "ops",
-]
 WRITERS = {"update", "create", "bulk_create", "update_or_create", "get_or_create"}
 
 EXPECTED = {
@@ -79,7 +67,7 @@ def status_writes(path: Path) -> list[str]:
 
 def test_no_other_module_writes_an_emails_status():
     writes = []
-    for package in PRODUCT:
+    for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             if "migrations" in path.parts or path.name == "transitions.py":
                 continue
