@@ -61,6 +61,7 @@ def setup_django(database_url: str) -> None:
         c.execute(f'CREATE DATABASE "{name}"')
     os.environ.update(
         DEBUG="false",
+        SITE_URL="https://bench.invalid",
         SECRET_KEY="bench-" + "s" * 60,
         FERNET_KEYS=KEY,
         DATABASE_URL=database_url,

@@ -296,6 +296,7 @@ def setup_django(database_url: str, ca_file: Path, port: int, log_level: str) ->
     # Production settings: DEBUG off (with it on, Django records every query).
     os.environ.update(
         DEBUG="false",
+        SITE_URL="https://bench.invalid",
         SECRET_KEY=Fernet.generate_key().decode() * 2,
         FERNET_KEYS=Fernet.generate_key().decode(),
         DATABASE_URL=database_url,

@@ -172,6 +172,7 @@ def main() -> None:
     env = {
         **os.environ,
         "DEBUG": "false",
+        "SITE_URL": "https://bench.invalid",
         "SECRET_KEY": "bench-" + "s" * 60,
         "FERNET_KEYS": KEY,
         "DATABASE_URL": args.database_url,

@@ -42,6 +42,7 @@ def setup_django(database_url: str, reuse: bool) -> None:
 
     os.environ.update(
         DEBUG="false",
+        SITE_URL="https://bench.invalid",
         SECRET_KEY=Fernet.generate_key().decode() * 2,
         FERNET_KEYS=Fernet.generate_key().decode(),
         DATABASE_URL=database_url,
