@@ -26,6 +26,8 @@ class Identity:
 
 
 def settings_for(tenant: Tenant) -> OutgoingEmailSettings:
+    # Every tenant has its row from its creation on (routes.apps, migration 0002); the
+    # fallback is for tenants made without signals (bulk loads).
     obj, _ = OutgoingEmailSettings.objects.get_or_create(tenant=tenant)
     return obj
 
