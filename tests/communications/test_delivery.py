@@ -364,9 +364,9 @@ def test_after_an_authentication_refusal_no_worker_logs_in_again(
 
 
 def test_the_gateway_carries_the_mail_of_tenants_without_smtp(tenant_a, gateway):
-    OutgoingEmailSettings.objects.create(
-        tenant=tenant_a, use_server="gateway", from_email="ar@acme.example"
-    )
+    OutgoingEmailSettings.objects.update_or_create(
+        tenant=tenant_a, defaults={"use_server": "gateway", "from_email": "ar@acme.example"}
+    )[0]
     queue(tenant_a, 1)
     assert deliver_due(tenant_id=tenant_a.pk) == 1
     (received,) = gateway.wait_for(1)

@@ -77,7 +77,9 @@ def broken_gateway(smtp_server_factory, settings):
 def test_a_gateway_login_failure_is_temporary_and_not_blamed_on_the_tenant(
     tenant_a, broken_gateway
 ):
-    OutgoingEmailSettings.objects.create(tenant=tenant_a, use_server="gateway")
+    OutgoingEmailSettings.objects.update_or_create(
+        tenant=tenant_a, defaults={"use_server": "gateway"}
+    )[0]
     emails = queue(tenant_a, 2)
     deliver_due(tenant_id=tenant_a.pk)
     for email in reload(emails):

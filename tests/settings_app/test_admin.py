@@ -12,14 +12,16 @@ def test_the_admin_never_shows_the_password_and_keeps_server_fields_read_only(
     tenant_a, django_user_model
 ):
     token = secrets.encrypt("Plain-Admin-Pw-1")
-    config = OutgoingEmailSettings.objects.create(
+    config = OutgoingEmailSettings.objects.update_or_create(
         tenant=tenant_a,
-        use_server="smtp",
-        host="smtp.example.com",
-        port=587,
-        username="u",
-        password_encrypted=token,
-    )
+        defaults={
+            "use_server": "smtp",
+            "host": "smtp.example.com",
+            "port": 587,
+            "username": "u",
+            "password_encrypted": token,
+        },
+    )[0]
     operator = django_user_model.objects.create_superuser(
         "ops@yaypay.example", "ops@yaypay.example", "ops-pw-2026-x"
     )

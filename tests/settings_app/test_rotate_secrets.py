@@ -16,9 +16,9 @@ def old_key(settings):
 
 
 def test_rotate_secrets_re_encrypts_with_the_newest_key(tenant_a, settings, old_key):
-    config = OutgoingEmailSettings.objects.create(
-        tenant=tenant_a, password_encrypted=secrets.encrypt("pw-1")
-    )
+    config = OutgoingEmailSettings.objects.update_or_create(
+        tenant=tenant_a, defaults={"password_encrypted": secrets.encrypt("pw-1")}
+    )[0]
     new_key = Fernet.generate_key().decode()
     settings.FERNET_KEYS = [new_key, old_key]
     call_command("rotate_secrets")
@@ -29,9 +29,9 @@ def test_rotate_secrets_re_encrypts_with_the_newest_key(tenant_a, settings, old_
 
 
 def test_rotate_secrets_changes_nothing_when_a_token_opens_with_no_key(tenant_a, settings, old_key):
-    config = OutgoingEmailSettings.objects.create(
-        tenant=tenant_a, password_encrypted=secrets.encrypt("pw-1")
-    )
+    config = OutgoingEmailSettings.objects.update_or_create(
+        tenant=tenant_a, defaults={"password_encrypted": secrets.encrypt("pw-1")}
+    )[0]
     settings.FERNET_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(CommandError, match="opens with none of"):
         call_command("rotate_secrets")
