@@ -54,15 +54,10 @@ def _sent_as(email: OutboundEmail, attempts: list[DeliveryAttempt], tenant: Tena
     config = settings_for(tenant)
     config.tenant = tenant  # identity_for reads its name: already loaded, not a query
     identity = identity_for(config)
-    from_header = (
-        f"{identity.from_name} <{identity.from_email}>"
-        if identity.from_name
-        else identity.from_email or ""
-    )
     tried = bool(attempts) or email.status == Status.SENT
     source = "unknown" if tried else "current"
     route = route_label(email.route) if tried else ""
-    return SentAsShown(from_header, identity.reply_to or "", route, source)
+    return SentAsShown(identity.header(), identity.reply_to or "", route, source)
 
 
 def email_detail_context(email: OutboundEmail, *, tenant: Tenant, time_zone: str) -> dict:

@@ -315,20 +315,17 @@ def sending_time(day: datetime.date, hour: int, zone: ZoneInfo) -> datetime.date
     return local.astimezone(datetime.UTC)
 
 
-def next_run(limits: ReminderSettings, now: datetime.datetime) -> tuple[bool, datetime.datetime]:
+def next_run(
+    limits: ReminderSettings, now: datetime.datetime, *, time_zone: str
+) -> tuple[bool, datetime.datetime]:
     """(whether today's local sending hour has come, when the tick should look again):
-    tomorrow's sending hour once today's has come, else today's. `limits` carries the
-    tenant's time zone (its tenant, or a `time_zone` annotation)."""
-    zone = ZoneInfo(_time_zone_of(limits))
+    tomorrow's sending hour once today's has come, else today's, in the tenant's zone."""
+    zone = ZoneInfo(time_zone)
     today = now.astimezone(zone).date()
     today_at = sending_time(today, limits.sending_hour, zone)
     if now >= today_at:
         return True, sending_time(today + datetime.timedelta(days=1), limits.sending_hour, zone)
     return False, today_at
-
-
-def _time_zone_of(limits: ReminderSettings) -> str:
-    return getattr(limits, "time_zone", None) or limits.tenant.time_zone
 
 
 def tenants_due_for_reminders(now: datetime.datetime) -> list[int]:
@@ -366,7 +363,7 @@ def run_reminder_tick(
     )
     ready, later = [], {}
     for limits in due.annotate(time_zone=F("tenant__time_zone")):
-        hour_has_come, then = next_run(limits, now)
+        hour_has_come, then = next_run(limits, now, time_zone=limits.time_zone)
         if hour_has_come:
             ready.append(limits.tenant_id)
         else:
@@ -413,7 +410,7 @@ def run_claimed_tenant(tenant_id: int, *, claim: datetime.datetime) -> int:
         )
         mine.update(next_run_at=timezone.now() + RETRY_AFTER)
         return 0
-    mine.update(next_run_at=next_run(limits, now)[1])
+    mine.update(next_run_at=next_run(limits, now, time_zone=limits.tenant.time_zone)[1])
     if count:
         logger.info(
             "Reminders queued",

@@ -82,7 +82,7 @@ def run_upsert(
 def start_import(
     *, tenant: Tenant, actor, stream: BinaryIO, file_name: str, options: ImportOptions
 ) -> ImportJob:
-    """Stage the file, for a worker to check (imports.publish.check_later asks one).
+    """Stage the file, for a worker to check (imports.publish.send_on_commit asks one).
     Raises reader.FileRejected (nothing is kept) when the file as a whole cannot be read."""
     csv_file = CsvFile(
         stream, kind=options.kind, encoding=options.encoding, delimiter=options.delimiter
@@ -178,7 +178,7 @@ def stalled_checks() -> list[int]:
 
 def confirm_import(job: ImportJob) -> bool:
     """Mark a checked job without errors as importing, for a worker to import
-    (imports.publish.import_later asks one); False if it is not one (any more)."""
+    (imports.publish.send_on_commit asks one); False if it is not one (any more)."""
     started = ImportJob.objects.filter(pk=job.pk, status=JobStatus.PREVIEWED, error_count=0).update(
         status=JobStatus.IMPORTING, rows_done=0
     )

@@ -94,7 +94,7 @@ def send_batch(
     identity = identity_for(config)
     sent_as = SentAs(
         route=config.use_server,
-        from_header=_from_header(identity),
+        from_header=identity.header(),
         reply_to=identity.reply_to or "",
     )
     prepared = prepare_batch(batch, identity=identity, owner=owner)
@@ -144,12 +144,6 @@ def send_batch(
     if sent and config.use_server != UseServer.GATEWAY:
         mark_working(config)
     return sent
-
-
-def _from_header(identity: Identity) -> str:
-    if identity.from_name:
-        return f"{identity.from_name} <{identity.from_email}>"
-    return identity.from_email or ""
 
 
 def _stalled(failure: SendFailure) -> SendFailure:
@@ -207,7 +201,7 @@ def _message_for(
             raise ValueError(f"{address!r} is not an email address")
     if not email.to_addresses:
         raise ValueError("the email has no recipient")
-    recipients = len(email.to_addresses) + len(email.cc_addresses)
+    recipients = email.recipient_count
     if recipients > settings.MAX_RECIPIENTS:
         raise ValueError(
             f"it has {recipients} addresses in To and Cc; at most "

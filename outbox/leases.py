@@ -67,11 +67,14 @@ def claim_batch(*, tenant_id: int, owner: str, limit: int) -> list[OutboundEmail
     # count of the sending limits.
     if not due_now.exists():
         return []
-    SendingLimits.objects.get_or_create(tenant_id=tenant_id)
     with transaction.atomic():
-        # Locking the tenant's settings row serialises claims of one tenant, so two
+        # Locking the tenant's limits row serialises claims of one tenant, so two
         # workers cannot both spend the same sending allowance.
-        limits = with_route(SendingLimits.objects.select_for_update()).get(tenant_id=tenant_id)
+        locked = with_route(SendingLimits.objects.select_for_update()).filter(tenant_id=tenant_id)
+        limits = locked.first()
+        if limits is None:  # a tenant made without signals (a bulk load): once
+            SendingLimits.objects.get_or_create(tenant_id=tenant_id)
+            limits = locked.first()
         apply_route_caps(limits, route=limits.route)
         allowance = check_allowance(tenant_id=tenant_id, limits=limits, now=now, route=limits.route)
         if allowance.remaining <= 0:

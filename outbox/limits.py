@@ -11,7 +11,13 @@ from django.conf import settings
 from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from outbox.models import DeliveryAttempt, OutboundEmail, SendingLimits, Status
+from outbox.models import (
+    DeliveryAttempt,
+    OutboundEmail,
+    SendingLimits,
+    Status,
+    count_recipients,
+)
 from routes.models import OutgoingEmailSettings, UseServer
 from routes.oauth_providers import ROUTE_CAPS
 from yaypay_mail.models import Tenant
@@ -97,7 +103,7 @@ def check_allowance(
             "to_addresses", "cc_addresses"
         )
     )
-    in_flight_recipients = sum(len(to or ()) + len(cc or ()) for to, cc in in_flight)
+    in_flight_recipients = sum(count_recipients(to, cc) for to, cc in in_flight)
     day_start = local_day_start(now, limits.time_zone)
     minute_start = now - WINDOW
     today = Q(at__gte=day_start)
@@ -158,4 +164,4 @@ def daily_limit_reason(code: str, *, limit: int, until: datetime, time_zone: str
 def recipients_of(to: list | None, cc: list | None, *, day_limit: int) -> int:
     """What one message costs against the day: a message bigger than the whole day's
     limit costs the whole day, so that it still goes out, alone, on a fresh day."""
-    return min(len(to or ()) + len(cc or ()), max(day_limit, 1))
+    return min(count_recipients(to, cc), max(day_limit, 1))

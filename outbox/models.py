@@ -38,6 +38,11 @@ class IsTrue(Func):
 UNCOUNTED = Q(IsTrue(~Q(counted_status=F("status"))))
 
 
+def count_recipients(to: list | None, cc: list | None) -> int:
+    """To + Cc: what MAX_RECIPIENTS and the per-day limit count."""
+    return len(to or ()) + len(cc or ())
+
+
 class OutboundEmail(models.Model):
     # No single-column indexes on these keys: the composite indexes below start with them,
     # and every index costs a write on each status change.
@@ -157,6 +162,10 @@ class OutboundEmail(models.Model):
     @property
     def recipients_display(self) -> str:
         return ", ".join([*self.to_addresses, *self.cc_addresses])
+
+    @property
+    def recipient_count(self) -> int:
+        return count_recipients(self.to_addresses, self.cc_addresses)
 
 
 class StatusCount(models.Model):

@@ -36,10 +36,6 @@ class SentAs:
 NOT_SENT = SentAs()
 
 
-def recipient_count(email: OutboundEmail) -> int:
-    return len(email.to_addresses or ()) + len(email.cc_addresses or ())
-
-
 def _attempt(
     email: OutboundEmail,
     *,
@@ -60,7 +56,7 @@ def _attempt(
         route=sent_as.route,
         from_header=sent_as.from_header,
         reply_to=sent_as.reply_to,
-        recipients=recipient_count(email),
+        recipients=email.recipient_count,
     )
 
 
@@ -77,7 +73,7 @@ def record_sent(
             "provider_id": provider_id or "",
             "from_header": sent_as.from_header,
             "reply_to": sent_as.reply_to,
-            "recipients": recipient_count(email),
+            "recipients": email.recipient_count,
         },
     )
     if recorded:

@@ -13,6 +13,7 @@ import datetime
 from collections.abc import Iterable
 from typing import NamedTuple
 
+import psycopg
 from django.db import connection
 from django.db.models import F, QuerySet
 from django.utils import timezone
@@ -128,8 +129,6 @@ def sent(email_id: int, *, owner: str, attempt: dict) -> int:
     from_header, reply_to, recipients."""
     params = {"now": timezone.now(), "id": email_id, "owner": owner, **attempt}
     if connection.vendor == "postgresql":
-        import psycopg
-
         # A server-side prepared statement: parsed and planned once per connection.
         connection.ensure_connection()
         with psycopg.Cursor(connection.connection) as cursor:

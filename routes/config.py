@@ -24,6 +24,12 @@ class Identity:
     from_name: str
     reply_to: str = ""
 
+    def header(self) -> str:
+        """The From as a person reads it: "Acme AR <ar@acme.example>"."""
+        if self.from_name:
+            return f"{self.from_name} <{self.from_email}>"
+        return self.from_email or ""
+
 
 def settings_for(tenant: Tenant) -> OutgoingEmailSettings:
     # Every tenant has its row from its creation on (routes.apps, migration 0002); the

@@ -174,10 +174,8 @@ def test_saving_the_settings_form_resets_the_schedule_and_the_hold(tenant_a, adm
 # --- when the reminder tick runs a tenant ----------------------------------------------------
 
 
-def settings_like(time_zone: str, hour: int) -> ReminderSettings:
-    limits = ReminderSettings(sending_hour=hour)
-    limits.time_zone = time_zone  # as the tick annotates it from the tenant
-    return limits
+def settings_like(hour: int) -> ReminderSettings:
+    return ReminderSettings(sending_hour=hour)
 
 
 def utc(*args) -> datetime.datetime:
@@ -205,7 +203,7 @@ def utc(*args) -> datetime.datetime:
     ],
 )
 def test_the_next_run_is_the_next_local_sending_hour(zone, hour, now, expected):
-    assert next_run(settings_like(zone, hour), now) == expected
+    assert next_run(settings_like(hour), now, time_zone=zone) == expected
 
 
 @pytest.fixture
